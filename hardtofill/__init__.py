@@ -1,0 +1,5 @@
+"""hardtofill: flags job offers likely to take more than 30 days to fill.
+
+The domain packages (features, training, serving, monitoring) sit beside this one; this
+package holds what they share: settings, parameters, telemetry switches and the CLI.
+"""

@@ -1,0 +1,3 @@
+from hardtofill.cli import app
+
+app()

@@ -1,0 +1,43 @@
+"""Settings from environment variables prefixed HARDTOFILL_ (pydantic-settings).
+
+Defaults are local: files under the working directory (the repository when run through make).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARDTOFILL_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where generated histories live.")
+    history_path: Path = Field(
+        Path("data/offers_history.jsonl.gz"), description="The offer history used by training."
+    )
+    params_path: Path = Field(Path("params.yaml"), description="Training and monitoring parameters.")
+    tracking_uri: str = Field(
+        "sqlite:///mlruns/mlflow.db", description="MLflow tracking store and model registry."
+    )
+    artifact_root: Path = Field(
+        Path("mlruns/artifacts"), description="Where MLflow keeps run artifacts (local stores)."
+    )
+    model_name: str = Field("hardtofill", description="Registered model name.")
+    store_url: str = Field(
+        "sqlite:///data/predictions.db",
+        description="Prediction store (scores, feedback, outcomes, API key hashes).",
+    )
+    host: str = Field("127.0.0.1", description="Address the service listens on.")
+    port: int = Field(3000, description="Port the service listens on.")
+    workers: int = Field(1, description="BentoML workers.")
+    reports_dir: Path = Field(Path("reports"), description="Monitoring HTML reports and summaries.")
+    workspace_dir: Path = Field(
+        Path("monitoring_workspace"), description="Evidently workspace for the monitoring UI."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
