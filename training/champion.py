@@ -1,0 +1,110 @@
+"""The champion: the promoted model version and everything serving and monitoring need with it.
+
+Contract between training (which logs these artifacts in the model version's run) and serving
+and monitoring (which load them):
+- the registered model `<model_name>` version, logged natively with `mlflow.lightgbm` (name "model");
+- run artifacts: `feature_spec.json` (features.spec.spec_dict), `calibration.json`
+  (training.calibration.Calibrator.to_dict), `context/` (features.context.MarketContext.save of
+  the snapshot at the end of the training data), `model_card.json` and `model_card.md`,
+  `reference.parquet` (a sample of the test months: features, `audit_*` groups, `created_at`,
+  `probability`, `label`), and `risk_bands.json` ({"medium": p1, "high": p2}: a probability at
+  or above p2 is high risk, at or above p1 medium, below it low).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.context import MarketContext
+from features.spec import to_model_frame
+from training.calibration import Calibrator
+
+RISK_BANDS = ("low", "medium", "high")
+
+
+class ChampionUnavailable(RuntimeError):
+    """No champion, or its artifacts are broken; the message says why in one line."""
+
+
+@dataclass
+class Champion:
+    model_name: str
+    version: str
+    run_id: str
+    booster: object  # lightgbm.Booster
+    spec: dict
+    calibrator: Calibrator
+    context: MarketContext
+    card: dict
+    risk_bands: dict[str, float]
+    artifacts_dir: Path
+    _reference: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        return self.spec["categories"]
+
+    def model_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        return to_model_frame(features, self.categories)
+
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP contributions (log-odds), one column per feature plus the base value last;
+        their row sums are the raw scores."""
+        return self.booster.predict(self.model_frame(features), pred_contrib=True)
+
+    def probabilities_from_raw(self, raw_scores: np.ndarray) -> np.ndarray:
+        return self.calibrator.transform(raw_scores)
+
+    def probabilities(self, features: pd.DataFrame) -> np.ndarray:
+        raw = self.booster.predict(self.model_frame(features), raw_score=True)
+        return self.probabilities_from_raw(raw)
+
+    def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
+        p = np.asarray(probabilities, float)
+        return np.where(p >= self.risk_bands["high"], "high",
+                        np.where(p >= self.risk_bands["medium"], "medium", "low"))
+
+    def reference(self) -> pd.DataFrame:
+        if self._reference is None:
+            self._reference = pd.read_parquet(self.artifacts_dir / "reference.parquet")
+        return self._reference
+
+
+def load_champion(alias: str = "champion", model_name: str | None = None,
+                  tracking_uri: str | None = None) -> Champion:
+    """Load `models:/<name>@<alias>` with its artifacts; ChampionUnavailable says why not."""
+    import json
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from hardtofill.settings import get_settings
+
+    settings = get_settings()
+    model_name = model_name or settings.model_name
+    mlflow.set_tracking_uri(tracking_uri or settings.tracking_uri)
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException as error:
+        raise ChampionUnavailable(f"no model version of '{model_name}' has the alias "
+                                  f"'{alias}' ({error.error_code}): run `make train`") from None
+    try:
+        booster = mlflow.lightgbm.load_model(f"models:/{model_name}@{alias}")
+        if hasattr(booster, "booster_"):
+            booster = booster.booster_
+        directory = Path(mlflow.artifacts.download_artifacts(run_id=version.run_id))
+        spec = json.loads((directory / "feature_spec.json").read_text("utf-8"))
+        calibrator = Calibrator.from_dict(json.loads((directory / "calibration.json").read_text("utf-8")))
+        card = json.loads((directory / "model_card.json").read_text("utf-8"))
+        bands = json.loads((directory / "risk_bands.json").read_text("utf-8"))
+        context = MarketContext.load(directory / "context")
+    except (OSError, KeyError, ValueError, MlflowException) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ChampionUnavailable(f"model '{model_name}' version {version.version} "
+                                  f"(alias '{alias}') has broken artifacts: {first_line}") from None
+    return Champion(model_name=model_name, version=str(version.version), run_id=version.run_id,
+                    booster=booster, spec=spec, calibrator=calibrator, context=context, card=card,
+                    risk_bands=bands, artifacts_dir=directory)
