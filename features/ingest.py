@@ -74,6 +74,12 @@ def offers_frame_from_json(raws: Iterable[object]) -> pd.DataFrame:
     return offers_frame(validate_offer(raw, index) for index, raw in enumerate(raws))
 
 
+def utc(moment) -> pd.Timestamp:
+    """A timestamp in UTC; a naive one is taken as UTC."""
+    moment = pd.Timestamp(moment)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
 @dataclass
 class History:
     """A history: offer frame, lifecycle (outcome, dates) and the oracle, aligned by row."""
@@ -85,6 +91,34 @@ class History:
     @property
     def extracted_at(self) -> pd.Timestamp:
         return self.lifecycle["extracted_at"].max()
+
+    def __len__(self) -> int:
+        return len(self.offers)
+
+    def as_of(self, moment: pd.Timestamp) -> "History":
+        """The history as it was known at `moment`: offers created before it, outcomes after it
+        hidden (those offers are open), extracted at `moment`. Lets training replay the past and
+        monitoring watch outcomes arrive."""
+        moment = utc(moment)
+        if moment > self.extracted_at:
+            raise ValueError(f"as_of {moment} is after the extraction date {self.extracted_at}")
+        keep = (self.offers["created_at"] < moment).to_numpy()
+        lifecycle = self.lifecycle[keep].copy()
+        later = lifecycle["outcome_at"].isna() | (lifecycle["outcome_at"] >= moment)
+        lifecycle.loc[later, "outcome"] = "open"
+        lifecycle.loc[later, "outcome_at"] = pd.NaT
+        lifecycle["extracted_at"] = moment
+        return History(offers=self.offers[keep].reset_index(drop=True),
+                       lifecycle=lifecycle.reset_index(drop=True),
+                       oracle=self.oracle[keep].reset_index(drop=True))
+
+    def between(self, start: pd.Timestamp, end: pd.Timestamp) -> "History":
+        """Offers created in [start, end), with their full lifecycle."""
+        created = self.offers["created_at"]
+        keep = ((created >= utc(start)) & (created < utc(end))).to_numpy()
+        return History(offers=self.offers[keep].reset_index(drop=True),
+                       lifecycle=self.lifecycle[keep].reset_index(drop=True),
+                       oracle=self.oracle[keep].reset_index(drop=True))
 
 
 def _open_lines(path: Path) -> Iterator[bytes]:
