@@ -1,0 +1,95 @@
+"""What the prediction store keeps: scores, advisers' feedback, outcomes (pydantic records).
+
+No contact details and no free text: an adviser's action and reason are codes from fixed lists,
+so nothing personal can slip into the store through a comment box.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RiskBand = Literal["low", "medium", "high"]
+
+# What an adviser did about an offer, with the French label the dashboard shows.
+ACTIONS: dict[str, str] = {
+    "prioritised": "Offre priorisée",
+    "contacted_recruiter": "Recruteur contacté",
+    "advice_given": "Conseils transmis au recruteur",
+    "agreed": "D'accord avec le score",
+    "disagreed": "Pas d'accord avec le score",
+    "no_action": "Aucune action",
+}
+# Why an adviser disagrees (or what they know that the model does not): a code, never free text.
+REASON_CODES: dict[str, str] = {
+    "already_filled": "Le poste est déjà pourvu",
+    "candidates_identified": "Des candidats sont déjà identifiés",
+    "recruiter_known_fast": "Recruteur connu pour recruter vite",
+    "recruiter_known_slow": "Recruteur connu pour recruter lentement",
+    "local_market_easier": "Marché local plus facile que le score ne le dit",
+    "local_market_harder": "Marché local plus difficile que le score ne le dit",
+    "offer_changed": "L'offre a été modifiée depuis",
+    "data_error": "Erreur dans les données de l'offre",
+    "other": "Autre raison",
+}
+OUTCOMES = ("filled", "abandoned", "cancelled")
+AUDIT_FIELDS = ("region", "employer_size_band", "sector", "contract_type", "accessible_th")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScoreRecord(Record):
+    offer_id: str = Field(min_length=1, max_length=64)
+    scored_at: datetime = Field(default_factory=now_utc)
+    offer_created_at: datetime | None = None
+    model_name: str
+    model_version: str
+    probability: float = Field(ge=0.0, le=1.0)
+    risk: RiskBand
+    # The model's inputs as served (categorical as strings, numeric as floats, missing as None).
+    features: dict[str, str | float | None]
+    # The audit group attributes of the offer (keys: AUDIT_FIELDS).
+    audit: dict[str, str]
+
+    @field_validator("scored_at", "offer_created_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class FeedbackRecord(Record):
+    offer_id: str = Field(min_length=1, max_length=64)
+    action: Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
+    reason_code: Literal[tuple(REASON_CODES)] | None = None  # type: ignore[valid-type]
+    client: str = Field("unknown", max_length=64, description="The API key's name, not a person.")
+    model_version: str | None = None
+    risk: RiskBand | None = Field(None, description="The band the adviser saw when acting.")
+    recorded_at: datetime = Field(default_factory=now_utc)
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+
+class OutcomeRecord(Record):
+    offer_id: str = Field(min_length=1, max_length=64)
+    outcome: Literal["filled", "abandoned", "cancelled"]
+    outcome_date: date
+    recorded_at: datetime = Field(default_factory=now_utc)
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
