@@ -21,14 +21,15 @@ def label_offers(lifecycle: pd.DataFrame, params: dict | None = None) -> pd.Data
     """Add `label` (1.0, 0.0 or NaN) and `label_known_at` to a frame with created_at, outcome,
     outcome_at and extracted_at (UTC timestamps)."""
     horizon = pd.Timedelta(days=(params or {}).get("horizon_days", 30))
-    created, closed = lifecycle["created_at"], lifecycle["outcome_at"]
+    created = pd.to_datetime(lifecycle["created_at"], utc=True)
+    closed = pd.to_datetime(lifecycle["outcome_at"], utc=True)
     outcome = lifecycle["outcome"]
     unknown_outcomes = set(outcome.dropna().unique()) - set(OUTCOMES)
     if unknown_outcomes or outcome.isna().any():
         raise ValueError(f"lifecycle.outcome: unknown values {sorted(map(str, unknown_outcomes)) or ['null']}")
     delay = closed - created
     within = delay <= horizon
-    age = lifecycle["extracted_at"] - created
+    age = pd.to_datetime(lifecycle["extracted_at"], utc=True) - created
     label = np.select(
         [
             (outcome == "filled") & within,

@@ -335,7 +335,9 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
                              "urlOrigine": f"https://candidat.francetravail.fr/offres/recherche/detail/{offer_id}"},
         }
         if presence["commune"][i]:
-            commune = f"{department}{int(rng.integers(1, 400)):03d}"[-5:] if len(department) == 2 else f"{department}{int(rng.integers(1, 30)):02d}"
+            # INSEE commune codes: 2-character departments take 3 digits, overseas (3) take 2.
+            commune = (f"{department}{int(rng.integers(1, 400)):03d}"[-5:] if len(department) == 2
+                       else f"{department}{int(rng.integers(1, 30)):02d}")
             postal = ("20" if department in ("2A", "2B") else department) + "000"
             offer["lieuTravail"].update({"codePostal": postal[:5], "commune": commune})
         if presence["salary"][i]:
