@@ -101,6 +101,7 @@ def add_market_context(parsed: pd.DataFrame, context: MarketContext) -> pd.DataF
     """Join the point-in-time market context and compare the salary with the market."""
     frame = parsed.join(context.lookup(parsed))
     frame["salary_vs_market"] = frame["salary_yearly_mid"] / frame["salary_market"]
+    frame.attrs = dict(parsed.attrs)  # a join does not carry the unparsed counts
     return frame
 
 

@@ -23,6 +23,7 @@ SHOCKED_DOMAIN = "F"  # construction: 50 to 72 days to fill between 2016 and 201
 TENSION_SHOCK_LOGIT = 1.2
 TENSION_SHOCK_VOLUME = 1.6
 SALARY_SHIFT = 1.12
+LANGUAGES_SHARE = 0.035  # langues on 18 of the 519 real offers
 NEW_OCCUPATION_SHARE = 0.15
 
 SMIC_YEARLY = 21_203.0  # gross minimum wage 2024, 11.65 €/h × 1820 h
@@ -222,6 +223,9 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     experience = rng.choice(list(figures.experience), size=n, p=list(figures.experience.values()))
     experience_years = rng.choice([0.5, 1, 2, 3, 5], size=n, p=[0.15, 0.35, 0.30, 0.12, 0.08])
     presence = {field: rng.random(n) < share for field, share in figures.presence.items()}
+    # Languages (18 of the 519 real offers) come from their own stream, added later: drawing them
+    # from `rng` would have changed every offer generated after them for the same seed.
+    languages = np.random.default_rng([config.seed, index, 1]).random(n) < LANGUAGES_SHARE
     qual_idx = _pick(rng, tables.quals, n, tables.qual_p)
     size_idx = _pick(rng, tables.sizes, n, tables.size_p)
     part_time = rng.random(n) < 0.15
@@ -370,6 +374,9 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
                                      "exigence": "S"} for k in range(1 + i % 4)]
         if presence["formations"][i]:
             offer["formations"] = [{"niveauLibelle": DIPLOMAS[i % len(DIPLOMAS)], "exigence": "ES"[i % 2]}]
+        if languages[i]:
+            offer["langues"] = [{"libelle": ("Anglais", "Français", "Espagnol", "Allemand")[i % 4],
+                                 "exigence": "ES"[i % 2]}]
         if not partner[i]:
             offer["offresManqueCandidats"] = bool(lacks[i])
             if presence["contact"][i]:
