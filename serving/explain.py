@@ -1,0 +1,188 @@
+"""Reasons in plain French from TreeSHAP contributions, and the four items of an individual
+explanation of a public algorithm (CRPA art. R311-3-1-2).
+
+Pure functions of one offer's features, its contributions (log-odds, from LightGBM's
+`pred_contrib`) and the market salary median; nothing here touches the model.
+"""
+
+import math
+
+from features.spec import CATEGORICAL, FEATURE_BY_NAME
+
+RISK_LABELS = {"low": "faible", "medium": "moyen", "high": "élevé"}
+EXPERIENCE = {"D": "débutant accepté", "S": "expérience souhaitée", "E": "expérience exigée"}
+WORKING_TIME = {"full": "temps plein", "part": "temps partiel"}
+CONTRACTS = {"CDI": "CDI", "CDD": "CDD", "MIS": "mission d'intérim", "SAI": "contrat saisonnier",
+             "LIB": "profession libérale", "FRA": "franchise", "DDI": "CDD d'insertion",
+             "DIN": "CDI intérimaire", "TTI": "contrat de travail temporaire d'insertion",
+             "CCE": "profession commerciale", "REP": "reprise d'entreprise", "DDT": "CDD"}
+QUALIFICATIONS = {"1": "manœuvre", "2": "ouvrier spécialisé", "3": "ouvrier qualifié (P1, P2)",
+                  "4": "ouvrier qualifié (P3, P4, OHQ)", "5": "employé non qualifié", "6": "employé qualifié",
+                  "7": "technicien", "8": "agent de maîtrise", "9": "cadre"}
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def euros(amount: float) -> str:
+    """21840.0 -> '21 840 €' (narrow no-break space between thousands, as French typography)."""
+    return f"{round(amount):,}".replace(",", "\u202f") + "\u00a0€"
+
+
+def percent(share: float) -> str:
+    return f"{round(100 * share)}\u00a0%"
+
+
+def yes_no(value) -> str:
+    return "oui" if value and not missing(value) and float(value) >= 0.5 else "non"
+
+
+def salary_mid(features: dict) -> float | None:
+    low, high = features.get("salary_yearly_low"), features.get("salary_yearly_high")
+    if missing(low) or missing(high):
+        return None
+    return (float(low) + float(high)) / 2
+
+
+def describe(name: str, features: dict, market: float | None, labels: dict | None = None) -> str:
+    """The feature's value for this offer, as an adviser reads it (no verb, no direction)."""
+    value = features.get(name)
+    labels = labels or {}
+    if name == "salary_vs_market":
+        mid = salary_mid(features)
+        if mid is None or missing(value):
+            if mid is not None:
+                return f"salaire offert {euros(mid)} brut par an (pas de médiane du marché connue)"
+            return "aucun salaire affiché"
+        reference = f"médiane du marché pour ce métier {euros(market)}" if not missing(market) else "marché"
+        gap = float(value) - 1.0
+        if abs(gap) < 0.02:
+            return f"salaire offert {euros(mid)} brut par an, au niveau de la {reference}"
+        side = "au-dessous" if gap < 0 else "au-dessus"
+        return f"salaire offert {euros(mid)} brut par an, {percent(abs(gap))} {side} de la {reference}"
+    if name == "salary_shown":
+        return "salaire affiché" if yes_no(value) == "oui" else "aucun salaire affiché"
+    if name in ("salary_yearly_low", "salary_yearly_high"):
+        if missing(value):
+            return "aucun salaire affiché"
+        bound = "bas" if name.endswith("low") else "haut"
+        return f"salaire offert ({bound} de la fourchette) {euros(float(value))} brut par an"
+    if missing(value):
+        return f"{FEATURE_BY_NAME[name].description} : non renseigné"
+    if name == "rome_code":
+        title = labels.get("rome_label")
+        return f"métier {value}" + (f" ({title})" if title else "")
+    if name == "experience_code":
+        return f"expérience demandée : {EXPERIENCE.get(value, value)}"
+    if name == "experience_months":
+        months = float(value)
+        if months == 0:
+            return "aucune expérience exigée"
+        return f"expérience demandée : {months / 12:.1f} an(s)".replace(".", ",") if months >= 12 \
+            else f"expérience demandée : {months:.0f} mois"
+    if name == "contract_type":
+        return f"contrat : {CONTRACTS.get(value, value)}"
+    if name == "contract_months":
+        return f"contrat de {float(value):.0f} mois"
+    if name == "working_time":
+        return WORKING_TIME.get(value, str(value))
+    if name == "weekly_hours":
+        return f"{float(value):.0f} heures par semaine"
+    if name.startswith("ctx_hard_rate"):
+        where = {"ctx_hard_rate_occupation_department": "ce métier dans le département",
+                 "ctx_hard_rate_occupation_region": "ce métier dans la région",
+                 "ctx_hard_rate_national": "toute la France"}[name]
+        return f"{percent(float(value))} des offres récentes pour {where} ont mis plus de 30 jours à être pourvues"
+    if name.startswith("ctx_"):
+        return f"{FEATURE_BY_NAME[name].description} : {float(value):.0f}"
+    if name == "month":
+        return f"publiée en {MONTHS[int(value) - 1]}"
+    if name in ("licence_required", "licence_desired", "diploma_required", "languages_required",
+                "accessible_th", "adapted_company", "work_study"):
+        if name == "languages_required" and float(value) >= 1:
+            return f"{float(value):.0f} langue(s) exigée(s)"
+        return f"{FEATURE_BY_NAME[name].description} : {yes_no(value)}"
+    if name == "positions":
+        return f"{float(value):.0f} poste(s) à pourvoir"
+    if name == "qualification_code":
+        return f"qualification demandée : {QUALIFICATIONS.get(str(value), value)}"
+    if name == "diploma_level":
+        return f"niveau de diplôme demandé : {float(value):.0f}"
+    if name == "region":
+        return f"région {value}"
+    if name == "department":
+        return f"département {value}"
+    if name in CATEGORICAL:
+        return f"{FEATURE_BY_NAME[name].description} : {value}"
+    return f"{FEATURE_BY_NAME[name].description} : {float(value):g}".replace(".", ",")
+
+
+def sentence(name: str, contribution: float, features: dict, market: float | None,
+             labels: dict | None = None) -> str:
+    text = describe(name, features, market, labels)
+    effect = "augmente le risque" if contribution > 0 else "diminue le risque"
+    return f"{text[0].upper()}{text[1:]} : {effect}."
+
+
+def json_value(value):
+    """A feature value for JSON: None for missing, float for numbers, str for categories."""
+    if missing(value):
+        return None
+    return value if isinstance(value, str) else float(value)
+
+
+def factors(names: list[str], contributions, features: dict, market: float | None,
+            labels: dict | None = None, top: int | None = None) -> list[dict]:
+    """Features by decreasing |contribution| (the `top` first), each with its value, its
+    contribution (log-odds) and a French sentence."""
+    order = sorted(range(len(names)), key=lambda i: -abs(float(contributions[i])))
+    if top is not None:
+        order = [i for i in order if abs(float(contributions[i])) > 1e-9][:top]
+    return [{
+        "feature": names[i],
+        "label": FEATURE_BY_NAME[names[i]].description,
+        "value": json_value(features.get(names[i])),
+        "contribution": float(contributions[i]),
+        "sentence": sentence(names[i], float(contributions[i]), features, market, labels),
+    } for i in order]
+
+
+def crpa_items(*, model_name: str, version: str, probability: float, risk: str,
+               risk_bands: dict, top_factors: list[dict], base_rate: float, context_as_of,
+               calibration: str, trees: int, recommendations: list[dict]) -> dict[str, str]:
+    """The four items CRPA art. R311-3-1-2 asks an administration to give, on request, about an
+    individual decision taken on the basis of an algorithmic processing, filled for this offer."""
+    weights = "; ".join(f"{f['sentence'][:-1]} (poids {f['contribution']:+.2f})".replace(".", ",")
+                        for f in top_factors)
+    as_of = f" arrêté au {context_as_of:%d/%m/%Y}" if context_as_of is not None else ""
+    advice = (f" Le traitement a aussi simulé {len(recommendations)} modification(s) de l'offre par le "
+              "recruteur qui réduiraient ce risque." if recommendations else "")
+    return {
+        "degre_et_mode_de_contribution": (
+            "Le traitement estime le risque que l'offre ne soit pas pourvue dans les 30 jours. Ce score "
+            "est une aide pour le conseiller France Travail : il ne décide rien. Le conseiller choisit "
+            "seul la suite à donner (prioriser l'offre, contacter le recruteur, lui transmettre des "
+            "conseils, ou ne rien faire) et peut contester le score."),
+        "donnees_traitees_et_sources": (
+            "Les informations de l'offre telles que publiées (API « Offres d'emploi v2 » de France Travail) : "
+            "métier (code ROME), lieu de travail, type et durée du contrat, temps de travail, expérience, "
+            "qualification, diplômes, permis et langues demandés, salaire affiché, nombre de postes, taille "
+            "et secteur de l'employeur, origine de l'offre, mois de publication ; et le contexte du marché "
+            f"calculé sur les offres passées{as_of} (part d'offres difficiles à pourvoir, offres ouvertes, "
+            "salaire médian du métier). Ni les coordonnées, ni le nom de l'employeur, ni le texte libre de "
+            "l'offre ne sont utilisés."),
+        "parametres_et_ponderation": (
+            f"Taux de base (offre moyenne) : {percent(base_rate)}. Pour cette offre, la probabilité est de "
+            f"{percent(probability)}, risque {RISK_LABELS[risk]} (seuils : moyen à partir de "
+            f"{percent(risk_bands['medium'])}, élevé à partir de {percent(risk_bands['high'])}). Les "
+            f"éléments qui pèsent le plus, avec leur poids sur l'échelle du score (log-odds) : {weights}."),
+        "operations_effectuees": (
+            "Les champs de l'offre sont lus et convertis (salaire ramené à un montant annuel brut, durées en "
+            "mois, lieu en département et région), comparés au marché du métier ; un modèle de gradient "
+            f"boosting ({model_name}, version {version}, {trees} arbres LightGBM) calcule un score, converti "
+            f"en probabilité par une calibration ({calibration}) puis classé en niveau de risque. La part de "
+            f"chaque élément dans le score est calculée exactement (TreeSHAP).{advice}"),
+    }
