@@ -1,0 +1,192 @@
+"""The BentoML service advisers' dashboards call: score, explain, feedback, latest scores, model
+card, and the dashboard page itself.
+
+    bentoml serve serving.service:HardToFill --host 127.0.0.1 --port 3000   (or `hardtofill serve`)
+
+At start-up it loads the champion (`training.champion.load_champion`); without one, or with
+broken artifacts, it stays up but not ready (`/readyz` answers 503, the log says why in one line,
+data endpoints answer 503): it never serves a model that was not promoted. Data endpoints need
+`Authorization: Bearer KEY` (serving.access). Bodies are taken loosely and validated here, so a
+bad offer gets a 400 naming its index and field, logged as one line.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import bentoml
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+
+from hardtofill.settings import get_settings
+from serving.access import ApiKeyMiddleware, install_client_error_filter
+from serving.schemas import ExplainResponse, FeedbackAnswer, FeedbackRequest, LatestResponse, ScoreResponse
+
+log = logging.getLogger("bentoml.hardtofill")
+HERE = Path(__file__).parent
+
+# GET routes (dashboard page, model card) live in a FastAPI app mounted on the service; BentoML's
+# own routes (its API docs at /, /docs.json, /metrics, /healthz, /readyz) take precedence.
+web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+
+
+@web.get("/dashboard", include_in_schema=False)
+def dashboard_page():
+    return FileResponse(HERE / "dashboard.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+@web.get("/dashboard/{asset}", include_in_schema=False)
+def dashboard_asset(asset: str):
+    if asset not in ASSETS:
+        return JSONResponse({"error": f"no asset {asset!r}"}, status_code=404)
+    return FileResponse(HERE / asset, media_type=f"{ASSETS[asset]}; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra) -> JSONResponse:
+    if ctx is not None:
+        # BentoML copies the context's status onto whatever response an API method returns.
+        ctx.response.status_code = status
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+@bentoml.asgi_app(web, path="/")
+@bentoml.service(
+    name="hardtofill",
+    # One worker by default (HARDTOFILL_WORKERS to change it), two request threads: on two cores,
+    # each request's LightGBM call uses one thread (params serving.lightgbm_threads).
+    workers=get_settings().workers,
+    threads=2,
+    traffic={"timeout": 300},
+)
+class HardToFill:
+    def __init__(self) -> None:
+        from serving.scoring import Scorer, ServingParams
+        from serving.store import PredictionStore
+        from training.champion import ChampionUnavailable, load_champion
+
+        install_client_error_filter()
+        settings = get_settings()
+        self.params = ServingParams.load()
+        self.store = PredictionStore(settings.store_url)
+        self.scorer = None
+        self.unavailable: str | None = None
+        try:
+            self.scorer = Scorer(load_champion(), self.params)
+        except ChampionUnavailable as reason:
+            self.unavailable = str(reason)
+        except Exception as reason:  # a corrupt model file must not take the whole service down
+            first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
+            self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
+        if self.scorer is None:
+            log.error("not ready, no model served: %s", self.unavailable)
+        else:
+            log.info("serving model %s version %s", self.scorer.champion.model_name, self.scorer.champion.version)
+
+    def __is_ready__(self) -> bool:
+        return self.scorer is not None
+
+    def _unready(self, ctx: bentoml.Context | None = None) -> JSONResponse:
+        return error(503, f"aucun modèle servi : {self.unavailable}", ctx)
+
+    @staticmethod
+    def _client(ctx: bentoml.Context) -> str:
+        return str(getattr(ctx.request.state, "api_client", "unknown"))
+
+    def _refuse_offer(self, path: str, problem, ctx: bentoml.Context) -> JSONResponse:
+        log.info("400 on %s: %s", path, problem)
+        return error(400, str(problem), ctx, index=problem.index, offer_id=problem.offer_id,
+                     fields=[".".join(str(p) for p in e["loc"]) for e in problem.errors])
+
+    @bentoml.api
+    def score(self, offers: list[Any], ctx: bentoml.Context) -> ScoreResponse:
+        """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
+        advice. Every score is stored with the model version, the features and the audit groups."""
+        from features.schema import OfferError
+
+        if self.scorer is None:
+            return self._unready(ctx)
+        limit = self.params.max_batch
+        if len(offers) > limit:
+            log.info("413 on /score: %d offers, limit %d", len(offers), limit)
+            return error(413, f"trop d'offres : {len(offers)} reçues, {limit} au plus par requête", ctx,
+                         limit=limit)
+        if not offers:
+            return error(400, "'offers' est vide : envoyez au moins une offre", ctx)
+        try:
+            batch = self.scorer.score(offers)
+        except OfferError as problem:
+            return self._refuse_offer("/score", problem, ctx)
+        self.store.record_scores(batch.records)
+        return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results)
+
+    @bentoml.api
+    def explain(self, offer: dict[str, Any], ctx: bentoml.Context) -> ExplainResponse:
+        """One offer: every contribution, the base rate, and the four items of an individual
+        explanation of a public algorithm (CRPA R311-3-1-2)."""
+        from features.schema import OfferError
+
+        if self.scorer is None:
+            return self._unready(ctx)
+        try:
+            result, _ = self.scorer.explain(offer)
+        except OfferError as problem:
+            return self._refuse_offer("/explain", problem, ctx)
+        return ExplainResponse(model=self.scorer.model, notice=self.scorer.notice, **result)
+
+    @bentoml.api
+    def feedback(self, request: FeedbackRequest, /, ctx: bentoml.Context) -> FeedbackAnswer:
+        """An adviser's action on an offer (a code, with an optional reason code: never free
+        text), and/or its outcome (filled, abandoned, cancelled) with the date. The body is the
+        request itself; an unknown field (a comment, say) is refused, not stored."""
+        from serving.records import FeedbackRecord, OutcomeRecord
+
+        answer: dict[str, Any] = {"offer_id": request.offer_id, "feedback_id": None, "outcome_recorded": False}
+        if request.action is not None:
+            answer["feedback_id"] = self.store.record_feedback(FeedbackRecord(
+                offer_id=request.offer_id, action=request.action, reason_code=request.reason_code,
+                client=self._client(ctx), risk=request.risk,
+                model_version=request.model_version or (self.scorer.champion.version if self.scorer else None)))
+        if request.outcome is not None:
+            self.store.record_outcome(OutcomeRecord(offer_id=request.offer_id, outcome=request.outcome,
+                                                    outcome_date=request.outcome_date))
+            answer["outcome_recorded"] = True
+        if self.scorer is not None:
+            answer.update(model=self.scorer.model, notice=self.scorer.notice)
+        return FeedbackAnswer(**answer)
+
+    @bentoml.api
+    def latest(self, ctx: bentoml.Context, limit: int = 50) -> LatestResponse:
+        """The latest scored offers (one row per offer, its latest score), riskiest first, with
+        their reasons recomputed from the stored features (advice needs the offer itself)."""
+        if self.scorer is None:
+            return self._unready(ctx)
+        limit = max(1, min(int(limit), self.params.max_batch))
+        stored = self.store.scores(limit=limit * 5)
+        stored = stored.drop_duplicates("offer_id", keep="last").tail(limit)
+        version = self.scorer.champion.version
+        current = stored[stored["model_version"] == version]
+        reasons = dict(zip(current.index, self.scorer.explain_stored(current), strict=True))
+        from serving.explain import RISK_LABELS
+
+        results = [{
+            "offer_id": row.offer_id, "scored_at": row.scored_at.isoformat(),
+            "model_version": row.model_version, "probability": float(row.probability), "risk": row.risk,
+            "risk_label": RISK_LABELS.get(row.risk, row.risk), "factors": reasons.get(index, []),
+        } for index, row in stored.iterrows()]
+        results.sort(key=lambda r: -r["probability"])
+        return LatestResponse(model=self.scorer.model, notice=self.scorer.notice, results=results)
+
+    @web.get("/model_card")
+    def model_card(self):
+        """The champion's model card (open: what the algorithm is, not data about offers)."""
+        if self.scorer is None:
+            return self._unready()
+        champion = self.scorer.champion
+        return {"model": self.scorer.model, "notice": self.scorer.notice, "risk_bands": champion.risk_bands,
+                "card": champion.card}
+
+
+HardToFill.add_asgi_middleware(ApiKeyMiddleware)
