@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = ("01_offer_history.ipynb",)
+NOTEBOOKS = ("01_offer_history.ipynb", "02_champion_model.ipynb")
 KERNEL_NAME = "hardtofill-python"
 
 
@@ -65,6 +65,8 @@ def build(names=NOTEBOOKS) -> list[Path]:
     for name in names:
         source = HERE / Path(name).with_suffix(".py").name
         notebook = jupytext.read(source)
+        for index, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{index:02d}"  # stable ids: a rebuild changes only what was edited
         target = source.with_suffix(".ipynb")
         jupytext.write(notebook, target, fmt="ipynb")
         written.append(target)
