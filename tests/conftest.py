@@ -37,3 +37,88 @@ def sample_offers_raw():
     if not path.is_file():
         pytest.fail(f"real API sample not found at {path}: clone the project beside ../shared")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ---- training: a real MLflow store with a champion (appended by the training area) --------------
+TRAINED_ENV = ("HARDTOFILL_TRACKING_URI", "HARDTOFILL_ARTIFACT_ROOT", "HARDTOFILL_MODEL_NAME")
+
+
+class TrainedStore:
+    """A temporary MLflow store (SQLite + artifacts) holding one trained model with `champion` and
+    `candidate` aliases. To use it, a test sets the variables of `env` (HARDTOFILL_TRACKING_URI,
+    HARDTOFILL_ARTIFACT_ROOT, HARDTOFILL_MODEL_NAME) and calls `get_settings.cache_clear()`, then
+    `training.champion.load_champion()` finds it; the `trained_store_env` fixture does both with
+    monkeypatch, so nothing stays set for other tests. A subprocess (e.g. `bentoml serve`) gets
+    `{**os.environ, **store.env}`."""
+
+    def __init__(self, tracking_uri, artifact_root, model_name, champion_version, run_id, audit_log):
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.model_name = model_name
+        self.champion_version = champion_version
+        self.run_id = run_id
+        self.audit_log = audit_log
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"HARDTOFILL_TRACKING_URI": self.tracking_uri, "HARDTOFILL_ARTIFACT_ROOT": str(self.artifact_root),
+                "HARDTOFILL_MODEL_NAME": self.model_name}
+
+    def __getitem__(self, key):  # also readable as a dict: store["tracking_uri"]
+        return getattr(self, key)
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory, small_history_path):
+    """Train once per session on the small history (default params.yaml; gates relaxed so that a
+    champion always exists) into a temporary MLflow store: see TrainedStore. The training runs with
+    the variables set and restores them (and MLflow's global tracking URI) afterwards."""
+    import os
+
+    import mlflow
+
+    from hardtofill.params import load_params
+    from hardtofill.settings import get_settings
+    from training.pipeline import train
+
+    root = tmp_path_factory.mktemp("mlruns")
+    store = TrainedStore(tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_root=root / "artifacts",
+                         model_name="hardtofill", champion_version=None, run_id=None,
+                         audit_log=root / "alias_audit.jsonl")
+    saved = {name: os.environ.get(name) for name in (*TRAINED_ENV, "MLFLOW_TRACKING_URI")}
+    params = load_params()
+    params["gates"] = {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
+    try:
+        os.environ.update(store.env)
+        get_settings.cache_clear()
+        outcome = train(small_history_path, params=params, progress=False)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+        get_settings.cache_clear()
+    assert outcome.promoted, [g.message for g in outcome.failed_gates]
+    store.champion_version, store.run_id = outcome.version, outcome.run_id
+    return store
+
+
+@pytest.fixture
+def trained_store_env(trained_store, monkeypatch):
+    """The trained store's variables set for one test (settings cache cleared before and after;
+    MLflow's global tracking URI, which load_champion sets, restored after)."""
+    import os
+
+    import mlflow
+
+    from hardtofill.settings import get_settings
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    for name, value in trained_store.env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield trained_store
+    mlflow.set_tracking_uri(before)
+    get_settings.cache_clear()

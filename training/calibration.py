@@ -47,3 +47,21 @@ class Calibrator:
     @classmethod
     def from_dict(cls, data: dict) -> "Calibrator":
         return cls(**data)
+
+
+def choose_calibrator(raw_scores: np.ndarray, labels: np.ndarray, methods: list[str],
+                      seed: int = 42) -> tuple["Calibrator", dict[str, float]]:
+    """Pick the method with the lowest out-of-fold Brier score on validation (two folds, so
+    that isotonic's flexibility is not rewarded for memorising), then fit it on all of it."""
+    raw_scores, labels = np.asarray(raw_scores, float), np.asarray(labels, float)
+    folds = np.random.default_rng(seed).permutation(len(labels)) % 2
+    scores = {}
+    for method in methods:
+        squared = 0.0
+        for fold in (0, 1):
+            fit_on, test_on = folds != fold, folds == fold
+            calibrator = Calibrator.fit(raw_scores[fit_on], labels[fit_on], method)
+            squared += float(((calibrator.transform(raw_scores[test_on]) - labels[test_on]) ** 2).sum())
+        scores[method] = squared / len(labels)
+    best = min(scores, key=scores.get)
+    return Calibrator.fit(raw_scores, labels, best), scores

@@ -1,0 +1,77 @@
+"""The training data: a history read (or replayed as of a date), labelled, with point-in-time
+features, and the dataset's identity (size, date range, hash) for the MLflow run."""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.context import MarketContext
+from features.ingest import History, read_history, utc
+
+
+@dataclass
+class TrainingData:
+    frame: pd.DataFrame  # features + audit_* + offer_id, created_at, label, oracle, matured
+    context: MarketContext  # the point-in-time context of the whole history
+    extracted_at: pd.Timestamp
+    identity: dict
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_default_history(path: Path, default_path: Path, progress: bool = True) -> None:
+    """The default history is generated when missing (300,000 offers, 24 months, seed 42);
+    any other missing path is an error the caller reports."""
+    if Path(path).is_file() or Path(path).resolve() != Path(default_path).resolve():
+        return
+    from features.generator.simulate import GeneratorConfig
+    from features.generator.write import write_history
+
+    write_history(GeneratorConfig(offers=300_000, months=24, seed=42), Path(path), progress=progress)
+
+
+def load_history(path: Path, until: str | None = None, progress: bool = True) -> History:
+    history = read_history(Path(path), progress=progress)
+    if until is not None:
+        history = history.as_of(utc(until))
+    return history
+
+
+def prepare(history: History, params: dict, identity: dict) -> TrainingData:
+    """Label, build the point-in-time context and the features of every offer."""
+    from features.build import build_features, context_from_history
+    from features.labels import label_offers, matured
+
+    labelled = label_offers(history.lifecycle, params.get("labels"))
+    context = context_from_history(history.offers, history.lifecycle, params.get("context"))
+    features = build_features(history.offers, context, params, with_audit=True)
+    frame = features.assign(
+        offer_id=history.offers["offer_id"].to_numpy(),
+        created_at=history.offers["created_at"].to_numpy(),
+        label=labelled["label"].to_numpy(),
+        oracle=history.oracle.to_numpy(),
+    )
+    frame["matured"] = matured(frame, history.extracted_at, params.get("labels")).to_numpy()
+    return TrainingData(frame=frame, context=context, extracted_at=history.extracted_at,
+                        identity=identity)
+
+
+def dataset_identity(path: Path, history: History, until: str | None) -> dict:
+    created = history.offers["created_at"]
+    return {
+        "dataset_path": str(path),
+        "dataset_sha256": file_sha256(Path(path)),
+        "dataset_offers": len(history),
+        "dataset_first_created": created.min().isoformat() if len(history) else None,
+        "dataset_last_created": created.max().isoformat() if len(history) else None,
+        "dataset_extracted_at": history.extracted_at.isoformat() if len(history) else None,
+        "dataset_until": until,
+    }
