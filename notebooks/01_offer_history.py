@@ -53,6 +53,7 @@ switch_off_telemetry()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from IPython.display import display  # noqa: E402
 
 from features.build import parse_offer_fields  # noqa: E402
 from features.generator.figures import load_figures  # noqa: E402
@@ -255,11 +256,12 @@ ax.set_ylabel("%")
 ax.legend(["history: not filled within 30 days", "oracle: true probability (mean)", "BMO national % difficult"])
 plt.show()
 
-seasonal = labelled.assign(season=np.select(
-    [labelled["month"].isin([6, 7, 8]), labelled["month"].eq(12)], ["summer", "December"], "rest of the year"))
-display((seasonal.pivot_table(index="season", columns=seasonal["rome_domain"].isin(figures.effects.summer_seasonal_domains)
-                              .map({True: "seasonal domains (A, G)", False: "other domains"}),
-                              values="label", aggfunc="mean") * 100).round(1))
+season = np.select([labelled["month"].isin([6, 7, 8]), labelled["month"].eq(12)], ["summer", "December"],
+                   "rest of the year")
+seasonal_domain = labelled["rome_domain"].isin(figures.effects.summer_seasonal_domains).map(
+    {True: "seasonal domains (A, G)", False: "other domains"})
+display((labelled.pivot_table(index=season, columns=seasonal_domain, values="label", aggfunc="mean") * 100)
+        .rename_axis(index="season", columns=None).round(1))
 
 # %% [markdown]
 # ## The real sample: what real payloads carry
@@ -269,7 +271,8 @@ display((seasonal.pivot_table(index="season", columns=seasonal["rome_domain"].is
 # the history and the shares `figures.yaml` was given (FIGURES §4).
 
 # %%
-sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"))
+DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"
+sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", DEFAULT_SAMPLE))
 if not sample_path.is_file():
     raise FileNotFoundError(f"real API sample not found at {sample_path}: set HARDTOFILL_SAMPLE_PATH "
                             "or clone the project beside ../shared")

@@ -56,6 +56,7 @@ switch_off_telemetry()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from IPython.display import display  # noqa: E402
 
 from features.spec import CATEGORICAL, FEATURE_BY_NAME, FEATURE_NAMES  # noqa: E402
 from hardtofill.params import section  # noqa: E402
@@ -80,7 +81,8 @@ trees = champion.booster.num_trees()
 card_metrics = champion.card.get("metrics", {})
 print(f"model '{champion.model_name}' version {champion.version} (run {champion.run_id}): {trees} trees, "
       f"calibration {champion.calibrator.method}")
-print(f"risk bands: medium from p = {champion.risk_bands['medium']:.3f}, high from p = {champion.risk_bands['high']:.3f}")
+print(f"risk bands: medium from p = {champion.risk_bands['medium']:.3f}, "
+      f"high from p = {champion.risk_bands['high']:.3f}")
 evaluation_path = champion.artifacts_dir / "evaluation_table.csv"
 if evaluation_path.is_file():  # the test-month comparison training logged: model, baselines, oracle
     display(pd.read_csv(evaluation_path).set_index("model"))
@@ -317,11 +319,13 @@ for ax, attribute in zip(axes, ["region", "employer_size_band"], strict=True):
     part = fairness_table[(fairness_table["attribute"] == attribute) & ~fairness_table["small"]]
     part = part.sort_values("observed_rate")
     positions = np.arange(len(part))
-    ax.barh(positions - 0.2, part["true_positive_rate"], height=0.4, label="true positive rate (hard offers flagged)")
-    ax.barh(positions + 0.2, part["false_positive_rate"], height=0.4, label="false positive rate (filled offers flagged)")
+    ax.barh(positions - 0.2, part["true_positive_rate"], height=0.4,
+            label="true positive rate (hard offers flagged)")
+    ax.barh(positions + 0.2, part["false_positive_rate"], height=0.4,
+            label="false positive rate (filled offers flagged)")
     ax.set_yticks(positions, part["group"].astype(str))
-    ax.set(title=f"High-risk flag by {attribute}", xlabel="rate")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set(title=f"High-risk flag by {attribute} (ordered by observed rate)", xlabel="rate")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small")
 plt.tight_layout()
 plt.show()
 
@@ -369,7 +373,8 @@ for i in examples:
 # %%
 import json  # noqa: E402
 
-sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"))
+DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"
+sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", DEFAULT_SAMPLE))
 try:
     from serving.scoring import Scorer
 except ImportError:
