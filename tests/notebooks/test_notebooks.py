@@ -103,3 +103,21 @@ def test_offer_history_notebook_runs_on_the_small_history(small_history_path, ke
     assert "519 real offers" in text
     assert "rank agreement with the BMO" in text
     assert _images(executed) >= 10
+
+
+@pytest.mark.slow
+def test_champion_notebook_runs_on_a_champion_trained_on_the_small_history(trained_store_env, kernels_dir,
+                                                                          monkeypatch):
+    if not SAMPLE_PATH.is_file():
+        pytest.fail(f"real API sample not found at {SAMPLE_PATH}: clone the project beside ../shared")
+    monkeypatch.setenv("HARDTOFILL_SAMPLE_PATH", str(SAMPLE_PATH))
+    executed = run.execute(NOTEBOOKS_DIR / "02_champion_model.ipynb", kernels_dir)
+    text = _text(executed)
+    assert not _outputs(executed, "error")
+    # It loaded the store's champion (the kernel inherited the HARDTOFILL_* variables) ...
+    assert f"version {trained_store_env.champion_version} (run {trained_store_env.run_id})" in text
+    assert "probabilities recomputed from the loaded model match the stored ones" in text
+    # ... and explained offers in French, test offers and real ones through the serving pipeline.
+    assert "augmente le risque" in text or "diminue le risque" in text
+    assert text.count("probabilité ") >= 3
+    assert _images(executed) >= 8
