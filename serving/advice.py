@@ -50,8 +50,12 @@ def salary_change(raw: dict, features: dict, market: float | None) -> Change | N
 def experience_change(raw: dict) -> Change | None:
     if raw.get("experienceExige") not in ("E", "S"):
         return None
-    asked = raw.get("experienceLibelle") or ("expérience exigée" if raw["experienceExige"] == "E"
-                                             else "expérience souhaitée")
+    asked = "expérience exigée" if raw["experienceExige"] == "E" else "expérience souhaitée"
+    detail = raw.get("experienceLibelle")
+    if isinstance(detail, str) and detail.strip() and "xpérience" not in detail:
+        asked += f", {detail.strip()}"  # "3 An(s)" alone does not say it is required
+    elif isinstance(detail, str) and detail.strip():
+        asked = detail.strip()
     return Change("accept_beginners", f"Accepter les débutants (au lieu de : {asked}).",
                   _with(raw, experienceExige="D", experienceLibelle="Débutant accepté"))
 

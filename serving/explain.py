@@ -76,7 +76,7 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
         title = labels.get("rome_label")
         return f"métier {value}" + (f" ({title})" if title else "")
     if name == "experience_code":
-        return f"expérience demandée : {EXPERIENCE.get(value, value)}"
+        return EXPERIENCE.get(value, f"expérience demandée : {value}")
     if name == "experience_months":
         months = float(value)
         if months == 0:

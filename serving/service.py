@@ -39,6 +39,10 @@ def dashboard_page():
 
 @web.get("/dashboard/{asset}", include_in_schema=False)
 def dashboard_asset(asset: str):
+    if asset == "codes.json":
+        from serving.records import ACTIONS, REASON_CODES
+
+        return {"actions": ACTIONS, "reasons": REASON_CODES}
     if asset not in ASSETS:
         return JSONResponse({"error": f"no asset {asset!r}"}, status_code=404)
     return FileResponse(HERE / asset, media_type=f"{ASSETS[asset]}; charset=utf-8",
