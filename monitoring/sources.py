@@ -1,0 +1,95 @@
+"""Where the periods' data come from: the prediction store (live), or a generated history
+replayed as if the service had scored it (the backfill). Both give monitoring.analysis.PeriodData."""
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from features.ingest import History, utc
+from monitoring.analysis import PeriodData
+from monitoring.periods import Period
+
+
+class Scorer(Protocol):
+    """What the backfill needs of a model (training.champion.Champion has it)."""
+
+    context: object
+
+    def probabilities(self, features: pd.DataFrame) -> np.ndarray: ...
+
+    def risk_band(self, probabilities: np.ndarray) -> np.ndarray: ...
+
+
+def with_labels(current: pd.DataFrame, lifecycle: pd.DataFrame, known_at: pd.Timestamp,
+                horizon_days: int) -> pd.DataFrame:
+    """The scored offers whose outcome had matured at `known_at` (created `horizon_days` or more
+    before, and labelled), with their `label`. `lifecycle`: offer_id, created_at, outcome,
+    outcome_at as known then (later outcomes hidden)."""
+    from features.labels import label_offers, matured
+
+    params = {"horizon_days": horizon_days}
+    life = lifecycle.assign(extracted_at=known_at)
+    labelled = label_offers(life, params)
+    labelled = labelled[matured(labelled, known_at, params)]
+    labels = labelled.drop_duplicates("offer_id", keep="last").set_index("offer_id")["label"]
+    merged = current.join(labels, on="offer_id", how="inner")
+    return merged.reset_index(drop=True)
+
+
+def score_offers(offers: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
+    """Offer frame -> the rows the service would have stored: features, audit_* groups,
+    offer_id, created_at, probability, risk."""
+    from features.build import build_features
+
+    features = build_features(offers, scorer.context, with_audit=True)
+    probabilities = np.asarray(scorer.probabilities(features), float)
+    return features.assign(offer_id=offers["offer_id"].to_numpy(), created_at=offers["created_at"].to_numpy(),
+                           probability=probabilities, risk=scorer.risk_band(probabilities))
+
+
+def backfill(history: History, scorer: Scorer, periods: list[Period], horizon_days: int = 30) -> Iterator[PeriodData]:
+    """Each period's offers scored by `scorer` as they were published, and their outcomes as known
+    `horizon_days` after the period's end (or at the history's extraction, if earlier), when
+    every offer of the period has had the time to mature."""
+    horizon = pd.Timedelta(days=horizon_days)
+    for period in periods:
+        offers = history.between(period.start, period.end).offers
+        current = score_offers(offers, scorer) if len(offers) else pd.DataFrame(
+            columns=["offer_id", "created_at", "probability", "risk"])
+        known_at = min(period.end + horizon, history.extracted_at)
+        known = history.as_of(known_at)
+        in_period = known.lifecycle["offer_id"].isin(current["offer_id"])
+        matured_rows = with_labels(current, known.lifecycle[in_period], known_at, horizon_days) if len(current) \
+            else current.assign(label=pd.Series(dtype=float))
+        yield PeriodData(period=period, current=current, matured=matured_rows, feedback=pd.DataFrame(),
+                         source="backfill")
+
+
+def store_lifecycle(scores: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Lifecycle of scored offers from the store's recorded outcomes (none recorded: open)."""
+    created = scores["offer_created_at"].fillna(scores["scored_at"])
+    life = pd.DataFrame({"offer_id": scores["offer_id"].to_numpy(), "created_at": created.to_numpy()})
+    recorded = outcomes.set_index("offer_id")
+    life["outcome"] = life["offer_id"].map(recorded["outcome"]).fillna("open")
+    life["outcome_at"] = pd.to_datetime(life["offer_id"].map(recorded["outcome_date"]), utc=True)
+    life["created_at"] = pd.to_datetime(life["created_at"], utc=True)
+    return life
+
+
+def from_store(store, periods: list[Period], now: pd.Timestamp, horizon_days: int = 30) -> Iterator[PeriodData]:
+    """Each period's scores from the prediction store (an offer scored twice counts once, its
+    latest score), outcomes as recorded by `now`, and advisers' feedback given in the period."""
+    now = utc(now)
+    outcomes = store.outcomes()
+    outcomes = outcomes[outcomes["recorded_at"] <= now]
+    for period in periods:
+        scores = store.scores(period.start, period.end)
+        scores = scores.drop_duplicates("offer_id", keep="last").reset_index(drop=True)
+        current = scores.assign(created_at=scores["offer_created_at"].fillna(scores["scored_at"]))
+        lifecycle = store_lifecycle(scores, outcomes)
+        matured_rows = with_labels(current, lifecycle, now, horizon_days) if len(current) \
+            else current.assign(label=pd.Series(dtype=float))
+        yield PeriodData(period=period, current=current, matured=matured_rows,
+                         feedback=store.feedback(period.start, period.end), source="store")
