@@ -54,5 +54,8 @@ bench: $(STAMP) ## Benchmarks (throughput, latency, memory); results under bench
 test: $(STAMP) ## The whole test suite (unit, data checks, integration, browser, notebooks)
 	$(BIN)/python -m pytest -q
 
+notebooks: $(STAMP) ## Execute the notebooks (executed copies in reports/notebooks/)
+	$(BIN)/python notebooks/run.py
+
 lint: $(STAMP) ## Ruff
 	$(BIN)/ruff check .
