@@ -62,6 +62,45 @@ class ThreadLimitedBooster:
         return getattr(self._booster, name)
 
 
+class SnapshotLookup:
+    """The champion's market context, remembered by occupation and place.
+
+    In a snapshot every event is dated before any offer, so what `lookup` returns for an offer
+    depends on its occupation, department and region only: each combination is looked up once
+    (a lookup scans every key of the context, ~20 ms even for one offer) and then read back.
+    Anything else `build_features` asks of the context goes to the snapshot itself."""
+
+    KEY = ("rome_code", "department", "region")
+    SINCE = pd.Timestamp("2001-01-01", tz="UTC")  # the context's clock starts in 2000
+
+    def __init__(self, context):
+        self.context = context
+        self._memo: dict[tuple, tuple] = {}
+        self._columns: list[str] | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.context, name)
+
+    def lookup(self, parsed: pd.DataFrame) -> pd.DataFrame:
+        columns = [parsed[c].astype(object).where(parsed[c].notna(), None) for c in self.KEY]
+        keys = list(zip(*columns, strict=True))
+        recent = (pd.to_datetime(parsed["created_at"], utc=True) >= self.SINCE).to_numpy()
+        if not recent.all():
+            return self.context.lookup(parsed)
+        todo: dict[tuple, int] = {}
+        for position, key in enumerate(keys):
+            if key not in self._memo and key not in todo:
+                todo[key] = position
+        if todo:
+            found = self.context.lookup(parsed.iloc[list(todo.values())])
+            self._columns = list(found.columns)
+            for key, values in zip(todo, found.itertuples(index=False, name=None), strict=True):
+                self._memo[key] = values
+        if self._columns is None:  # every key remembered by another thread's first call
+            self._columns = list(self.context.lookup(parsed.iloc[:1]).columns)
+        return pd.DataFrame([self._memo[key] for key in keys], columns=self._columns, index=parsed.index)
+
+
 @dataclass
 class ScoredBatch:
     results: list[dict]
@@ -75,6 +114,8 @@ class Scorer:
         if not isinstance(champion.booster, ThreadLimitedBooster):
             champion.booster = ThreadLimitedBooster(champion.booster, self.params.lightgbm_threads)
         self.names = list(FEATURE_NAMES)
+        context = champion.context
+        self.context = SnapshotLookup(context) if context.as_of is not None else context
 
     @property
     def model(self) -> dict:
@@ -88,12 +129,12 @@ class Scorer:
     def features(self, raws: list) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(offer frame, features with audit columns); raises OfferError naming index and field."""
         offers = offers_frame_from_json(raws)
-        return offers, build_features(offers, self.champion.context, with_audit=True)
+        return offers, build_features(offers, self.context, with_audit=True)
 
     def market_salary(self, features: pd.DataFrame, created_at: pd.Series) -> np.ndarray:
         """The market's median yearly salary for each offer's occupation and region."""
-        query = features[["rome_code", "department", "region"]].assign(created_at=created_at.to_numpy())
-        return self.champion.context.lookup(query)["salary_market"].to_numpy(dtype=float)
+        query = features[list(SnapshotLookup.KEY)].assign(created_at=created_at.to_numpy())
+        return self.context.lookup(query)["salary_market"].to_numpy(dtype=float)
 
     def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(contributions with the base value last, calibrated probabilities)."""
