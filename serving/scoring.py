@@ -24,8 +24,7 @@ class ServingParams:
     max_batch: int = 1000  # offers per /score request; more gets 413
     top_reasons: int = 3  # reasons shown per offer
     advice_min_gain: float = 0.01  # a change is advised when it lowers the probability by this much
-    lightgbm_threads: int = 1  # per request thread; the service runs `threads` requests at once
-    service_threads: int = 2
+    lightgbm_threads: int = 1  # per request: the service runs two requests at once per worker
 
     @classmethod
     def load(cls) -> "ServingParams":
