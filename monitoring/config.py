@@ -12,21 +12,21 @@ class Strict(BaseModel):
 
 class DriftParams(Strict):
     numeric_method: str = "wasserstein"
-    numeric_threshold: float = Field(0.1, gt=0)
+    numeric_threshold: float = Field(0.2, gt=0)
     categorical_method: str = "jensenshannon"
-    categorical_threshold: float = Field(0.1, gt=0)
+    categorical_threshold: float = Field(0.2, gt=0)
     probability_threshold: float = Field(0.1, gt=0)
     ignore: list[str] = ["month", "ctx_*"]
 
 
 class AlertThresholds(Strict):
-    max_drift_share: float = Field(0.1, ge=0, le=1)
+    max_drift_share: float = Field(0.05, ge=0, le=1)
     max_probability_drift: float = Field(0.1, gt=0)
     max_high_risk_share_change: float = Field(0.05, gt=0, le=1)
     max_auc_drop: float = Field(0.03, ge=0)
     max_ece: float = Field(0.05, ge=0)
     max_equalized_odds_difference: float = Field(0.6, ge=0)
-    max_calibration_gap: float = Field(0.1, ge=0)
+    max_calibration_gap: float = Field(0.15, ge=0)
 
 
 class MonitoringParams(Strict):

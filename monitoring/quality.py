@@ -76,7 +76,8 @@ def _flatten(card: dict, prefix: str = "") -> dict[str, float]:
 def promised(card: dict) -> dict[str, float]:
     """The test-set figures the model card promised (roc_auc, ece, precision/recall at capacity),
     wherever the card nests them; missing ones are left out."""
-    flat = _flatten(card)
+    model = ((card or {}).get("metrics") or {}).get("model")
+    flat = {**_flatten(card), **(_flatten(model) if isinstance(model, dict) else {})}
     found = {}
     for name, keys in CARD_KEYS.items():
         for key in keys:

@@ -86,6 +86,8 @@ def from_store(store, periods: list[Period], now: pd.Timestamp, horizon_days: in
     outcomes = outcomes[outcomes["recorded_at"] <= now]
     for period in periods:
         scores = store.scores(period.start, period.end)
+        if scores.empty:
+            continue  # no traffic in that period: nothing to report
         scores = scores.drop_duplicates("offer_id", keep="last").reset_index(drop=True)
         current = scores.assign(created_at=scores["offer_created_at"].fillna(scores["scored_at"]))
         lifecycle = store_lifecycle(scores, outcomes)
