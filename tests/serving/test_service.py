@@ -212,3 +212,43 @@ def test_dashboard_codes_match_the_store_records(server):
     assert codes == {"actions": ACTIONS, "reasons": REASON_CODES}
     page = httpx.get(f"{server.url}/dashboard").text
     assert "htf_" not in page.replace('placeholder="htf_…"', "")  # no key in the page
+
+
+def test_hardtofill_serve_creates_a_local_key_once_and_says_where_things_are(trained_store, tmp_path,
+                                                                              sample_offers_raw):
+    import signal
+    import time
+
+    from tests.serving.conftest import free_port, server_env
+
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    env = {**server_env(tmp_path, url, trained_store.env), "HARDTOFILL_PORT": str(port)}
+    out, err = open(tmp_path / "out", "wb"), open(tmp_path / "err", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "hardtofill", "serve", "--no-train"], cwd=REPO, env=env,
+                               stdout=out, stderr=err, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, (tmp_path / "err").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "err").read_text()
+            time.sleep(0.3)
+        key = (tmp_path / "out").read_text().strip().splitlines()[0]
+        assert key.startswith("htf_")
+        said = " ".join((tmp_path / "err").read_text().split())
+        for where in ("/dashboard", "/docs.json", "/metrics", f"127.0.0.1:{port}"):
+            assert where in said
+        answer = httpx.post(f"http://127.0.0.1:{port}/score", json={"offers": sample_offers_raw[:2]},
+                            headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        assert answer.status_code == 200
+        assert list(PredictionStore(url).active_key_hashes()) == ["local"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        out.close()
+        err.close()
