@@ -111,6 +111,16 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
         return f"qualification demandée : {QUALIFICATIONS.get(str(value), value)}"
     if name == "diploma_level":
         return f"niveau de diplôme demandé : {float(value):.0f}"
+    if name == "rome_subdomain":
+        return f"famille de métiers {value}"
+    if name == "rome_domain":
+        return f"domaine professionnel {value}"
+    if name == "naf_division":
+        return f"secteur d'activité de l'employeur (NAF {value})"
+    if name == "employer_size_band":
+        return f"établissement de {value} salariés"
+    if name == "origin":
+        return "offre déposée à France Travail" if str(value) == "1" else "offre d'un site partenaire"
     if name == "region":
         return f"région {value}"
     if name == "department":
