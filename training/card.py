@@ -27,6 +27,9 @@ def build_card(facts: dict) -> dict:
         "ece": m["test_ece"],
         "ece_aim": aims["max_ece"],
         "best_baseline": best_baseline_name,
+        # The oracle is the ceiling: when it is less than the aim above the best baseline, no model can
+        # meet that aim on this data, and the card says so.
+        "oracle_headroom_over_best_baseline": m["oracle_test_roc_auc"] - best_baseline,
     }
     distance["aims_met"] = {
         "lift_over_best_baseline": distance["auc_lift_over_best_baseline"] >= aims["min_lift_over_best_baseline"],
@@ -164,6 +167,10 @@ def card_markdown(card: dict) -> str:
     lines += ["", "### Distance to the aims",
               f"- AUC over the best baseline ({dist['best_baseline']}): {dist['auc_lift_over_best_baseline']:+.4f} "
               f"(aim at least +{dist['auc_lift_aim']:.2f}): {'met' if met['lift_over_best_baseline'] else 'NOT met'}.",
+              f"- The oracle (true probabilities, the ceiling) is {dist['oracle_headroom_over_best_baseline']:+.4f} "
+              f"over the best baseline: " + ("the lift aim is out of reach of any model on this data."
+                                              if dist["oracle_headroom_over_best_baseline"] < dist["auc_lift_aim"]
+                                              else "the lift aim is reachable."),
               f"- AUC below the oracle: {dist['auc_gap_to_oracle']:.4f} "
               f"(aim at most {dist['auc_gap_to_oracle_aim']:.2f}): {'met' if met['gap_to_oracle'] else 'NOT met'}.",
               f"- Expected calibration error: {dist['ece']:.4f} (aim at most {dist['ece_aim']:.2f}): "

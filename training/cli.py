@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # whole lines: messages are grepped in logs
 
 
 def train(

@@ -36,16 +36,17 @@ def _at_most(gate: str, value: float, threshold: float, what: str) -> GateResult
 
 def quality_gates(metrics: dict[str, float], params: dict) -> list[GateResult]:
     quality = params.get("quality", {})
-    best_baseline = max(metrics["baseline_rate_test_roc_auc"], metrics["logistic_test_roc_auc"])
-    results = [
-        _at_least("quality.min_test_roc_auc", metrics["test_roc_auc"],
-                  quality.get("min_test_roc_auc", 0.0), "test ROC AUC"),
+    auc = metrics["test_roc_auc"]
+    return [
+        _at_least("quality.min_test_roc_auc", auc, quality.get("min_test_roc_auc", 0.0), "test ROC AUC"),
         _at_most("quality.max_test_ece", metrics["test_ece"], quality.get("max_test_ece", 1.0),
                  "test expected calibration error"),
-        _at_least("quality.min_lift_over_best_baseline", metrics["test_roc_auc"] - best_baseline,
-                  quality.get("min_lift_over_best_baseline", 0.0), "test ROC AUC lift over the best baseline"),
+        _at_least("quality.min_lift_over_rate_baseline", auc - metrics["baseline_rate_test_roc_auc"],
+                  quality.get("min_lift_over_rate_baseline", -1.0),
+                  "test ROC AUC lift over the occupation x region rate"),
+        _at_least("quality.min_lift_over_logistic", auc - metrics["logistic_test_roc_auc"],
+                  quality.get("min_lift_over_logistic", -1.0), "test ROC AUC lift over the logistic regression"),
     ]
-    return results
 
 
 def fairness_gates(summary: dict, fairness_params: dict) -> list[GateResult]:

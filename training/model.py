@@ -9,10 +9,11 @@ from features.spec import FEATURE_NAMES
 def lightgbm_params(params: dict) -> dict:
     """LightGBM's parameters from the `training` section: fixed seed and threads, deterministic,
     and monotone constraints in the features' order."""
-    monotone = params.get("monotone", {})
-    unknown = set(monotone) - set(FEATURE_NAMES)
-    if unknown:
-        raise ValueError(f"training.monotone: unknown features {sorted(unknown)}")
+    monotone, penalty = params.get("monotone", {}), params.get("feature_penalty", {})
+    for key, names in (("monotone", monotone), ("feature_penalty", penalty)):
+        unknown = set(names) - set(FEATURE_NAMES)
+        if unknown:
+            raise ValueError(f"training.{key}: unknown features {sorted(unknown)}")
     return {
         **params.get("lightgbm", {}),
         "seed": params.get("seed", 42),
@@ -21,6 +22,7 @@ def lightgbm_params(params: dict) -> dict:
         "force_col_wise": True,
         "verbosity": -1,
         "monotone_constraints": [int(monotone.get(name, 0)) for name in FEATURE_NAMES],
+        "feature_contri": [float(penalty.get(name, 1.0)) for name in FEATURE_NAMES],
     }
 
 

@@ -99,12 +99,24 @@ def promote(client, model_name: str, version: str, reason: str, audit_path: Path
 
 
 def previous_champion(audit: list[dict], model_name: str, current: str | None) -> str | None:
-    """The version that was champion before the current one, from the audit log."""
-    for entry in reversed(audit):
-        if (entry.get("model") == model_name and entry.get("alias") == "champion"
-                and entry.get("to") == current and entry.get("from")):
-            return entry["from"]
-    return None
+    """The version that was champion before the current one, from the audit log: moves stack up,
+    rollbacks pop them, so that two rollbacks go two steps back rather than back and forth."""
+    stack: list[str] = []
+    for entry in audit:
+        if entry.get("model") != model_name or entry.get("alias") != "champion":
+            continue
+        if entry.get("action") == "rollback":
+            if stack and stack[-1] == entry.get("from"):
+                stack.pop()
+            if not stack or stack[-1] != entry.get("to"):
+                stack.append(entry["to"])
+        else:
+            if not stack and entry.get("from"):
+                stack.append(entry["from"])
+            stack.append(entry["to"])
+    while stack and stack[-1] == current:
+        stack.pop()
+    return stack[-1] if stack else None
 
 
 def rollback(client, model_name: str, reason: str, audit_path: Path) -> dict:
