@@ -6,6 +6,7 @@ const KEY_STORAGE = "hardtofill.apiKey";
 const MAX_BATCH = 1000; // the service refuses more per request (413); larger files are split
 const $ = (id) => document.getElementById(id);
 let codes = { actions: {}, reasons: {} };
+let codesReady = Promise.resolve();
 
 function apiKey() { return sessionStorage.getItem(KEY_STORAGE) || ""; }
 
@@ -136,6 +137,7 @@ async function scoreOffers(offers) {
       for (const r of answer.results) results.push({ ...r, index: r.index + start });
     }
     showModel(answer);
+    await codesReady;
     render(results, answer.model);
     setStatus(`${results.length} offre(s) évaluée(s).`);
   } catch (error) {
@@ -150,6 +152,7 @@ async function latest() {
   try {
     const answer = await call("/latest", { limit: 100 });
     showModel(answer);
+    await codesReady;
     render(answer.results, answer.model);
     setStatus(`${answer.results.length} dernière(s) offre(s) évaluée(s).`);
   } catch (error) {
@@ -157,17 +160,8 @@ async function latest() {
   }
 }
 
-async function start() {
-  try {
-    codes = await (await fetch("/dashboard/codes.json")).json();
-  } catch (error) {
-    setStatus("Codes d'action indisponibles : " + error.message, true);
-  }
-  try {
-    const card = await fetch("/model_card");
-    if (card.ok) showModel(await card.json());
-    else setStatus("Le service n'a pas de modèle prêt : " + ((await card.json()).error || card.status), true);
-  } catch (error) { /* the page still works offline of the card */ }
+function start() {
+  // Listeners first, so that nothing the adviser does while the page loads is lost.
   $("key-state").textContent = apiKey() ? "Clé enregistrée pour cet onglet." : "";
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -194,6 +188,16 @@ async function start() {
     scoreOffers(offers);
   });
   $("latest-button").addEventListener("click", latest);
+  codesReady = fetch("/dashboard/codes.json")
+    .then((response) => response.json())
+    .then((loaded) => { codes = loaded; })
+    .catch((error) => setStatus("Codes d'action indisponibles : " + error.message, true));
+  fetch("/model_card")
+    .then(async (card) => {
+      if (card.ok) showModel(await card.json());
+      else setStatus("Le service n'a pas de modèle prêt : " + ((await card.json()).error || card.status), true);
+    })
+    .catch(() => { /* the page still works without the card */ });
 }
 
 start();

@@ -47,8 +47,11 @@ def use_key(page, key):
 
 def test_adviser_scores_the_real_offers_sees_risk_and_reasons_and_records_an_action(
         page, api_key, sample_offers_raw, tmp_path, store_url, trained_store):
-    assert f"version {trained_store.champion_version}" in page.get_by_test_id("model").inner_text()
-    assert "conseil" in page.get_by_test_id("notice").inner_text()
+    from playwright.sync_api import expect
+
+    # The page asks for the model card when it opens.
+    expect(page.get_by_test_id("model")).to_contain_text(f"version {trained_store.champion_version}")
+    expect(page.get_by_test_id("notice")).to_contain_text("conseiller décide")
     use_key(page, api_key)
     assert api_key not in page.content()  # the key is not written back into the page
     upload = tmp_path / "offres.json"
