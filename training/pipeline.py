@@ -8,6 +8,7 @@ A run that fails or is killed before the end never touches `champion`.
 import json
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ class TrainingOutcome:
     metrics: dict[str, float]
     gates: list[GateResult] = field(default_factory=list)
     previous_champion: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -51,6 +53,8 @@ class Steps:
                                  TimeElapsedColumn(), console=self.console, disable=not enabled)
         self.total = total
         self.task = None
+        self.timings: dict[str, float] = {}  # seconds per step, for benchmarks and profiling
+        self._current, self._since = "start", time.perf_counter()
 
     def __enter__(self):
         self.progress.__enter__()
@@ -61,6 +65,9 @@ class Steps:
         return self.progress.__exit__(*exc)
 
     def step(self, description: str) -> None:
+        now = time.perf_counter()
+        self.timings[self._current] = round(self.timings.get(self._current, 0.0) + now - self._since, 2)
+        self._current, self._since = description.split(":")[0].split(" on ")[0].split(" of ")[0], now
         self.progress.update(self.task, description=description)
         self.progress.advance(self.task)
 
@@ -119,10 +126,13 @@ def train(history_path: Path | None = None, until: str | None = None, params: di
     from training.energy import measure_energy
 
     params = params if params is not None else load_params()
-    with tempfile.TemporaryDirectory(prefix="hardtofill-train-") as scratch, Steps(progress, total=12) as steps:
+    with tempfile.TemporaryDirectory(prefix="hardtofill-train-") as scratch, Steps(progress, total=14) as steps:
         with measure_energy() as energy:
             evaluated = fit_and_evaluate(history_path, until, params, Path(scratch), steps, progress)
-        return log_and_register(evaluated, energy, params, Path(scratch), steps)
+        outcome = log_and_register(evaluated, energy, params, Path(scratch), steps)
+        steps.step("done")
+        outcome.timings = steps.timings
+        return outcome
 
 
 def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: Steps, progress: bool) -> dict:

@@ -157,3 +157,12 @@ def test_rollback_goes_back_through_the_champions_not_back_and_forth():
     audit.append(move("2", "1", "rollback"))
     assert previous_champion(audit, "m", "1") is None
     assert previous_champion([], "m", "1") is None
+
+
+def test_until_replays_the_history_as_known_then(small_history_path):
+    from training.data import load_history
+
+    history = load_history(small_history_path, until="2023-09-01", progress=False)
+    assert history.extracted_at == pd.Timestamp("2023-09-01", tz="UTC")
+    assert history.offers["created_at"].max() < pd.Timestamp("2023-09-01", tz="UTC")
+    assert (history.lifecycle["outcome_at"].dropna() < pd.Timestamp("2023-09-01", tz="UTC")).all()
