@@ -106,7 +106,10 @@ def _flat_params(prefix: str, values: dict) -> dict[str, str]:
 
 
 def current_champion_auc(test: pd.DataFrame, tracking_uri: str, model_name: str):
-    """Score the current champion on the new test months: (version, AUC) or (None, None)."""
+    """Score the current champion on the new test months: (version, AUC, None), (None, None, None)
+    when there is no usable champion, or (version, None, reason) when it cannot score these
+    features (the feature set changed): then the non-regression gate fails and a person decides."""
+    from lightgbm.basic import LightGBMError
     from sklearn.metrics import roc_auc_score
 
     from training.champion import ChampionUnavailable, load_champion
@@ -114,9 +117,12 @@ def current_champion_auc(test: pd.DataFrame, tracking_uri: str, model_name: str)
     try:
         champion = load_champion("champion", model_name=model_name, tracking_uri=tracking_uri)
     except ChampionUnavailable:
-        return None, None
-    raw = champion.booster.predict(champion.model_frame(test), raw_score=True)
-    return champion.version, float(roc_auc_score(test["label"].to_numpy(int), raw))
+        return None, None, None
+    try:
+        raw = champion.booster.predict(champion.model_frame(test), raw_score=True)
+    except (KeyError, ValueError, TypeError, LightGBMError) as error:  # e.g. another number of features
+        return champion.version, None, str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return champion.version, float(roc_auc_score(test["label"].to_numpy(int), raw)), None
 
 
 def train(history_path: Path | None = None, until: str | None = None, params: dict | None = None,
@@ -227,13 +233,18 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
 
     gates_params = params.get("gates", {})
     experiment_id = setup_mlflow(settings.tracking_uri, settings.artifact_root)
-    champion_version, champion_auc = current_champion_auc(test_rows, settings.tracking_uri, settings.model_name)
+    champion_version, champion_auc, incomparable = current_champion_auc(test_rows, settings.tracking_uri,
+                                                                        settings.model_name)
     if champion_auc is not None:
         metrics["champion_test_roc_auc"] = champion_auc
     gates = quality_gates(metrics, gates_params)
     if gates_params.get("fairness", True):
         gates += fairness_gates(fairness_summary, fairness_params)
     gates += non_regression_gate(metrics["test_roc_auc"], champion_auc, champion_version, gates_params)
+    if incomparable:
+        gates.append(GateResult("non_regression.comparable", False, float("nan"), float("nan"),
+                                f"non_regression.comparable: champion v{champion_version} cannot score the new "
+                                f"features ({incomparable}); promote by hand after review"))
 
     steps.step("Explanations (SHAP) and plots")
     from training.plots import evaluation_plots, fairness_plot, shap_plots
