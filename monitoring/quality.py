@@ -2,31 +2,8 @@
 
 import numpy as np
 
-
-def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> float:
-    """Weighted mean gap between predicted and observed rates over equal-width bins (the same
-    definition as the training's model card, so that the numbers compare)."""
-    labels, probabilities = np.asarray(labels, float), np.asarray(probabilities, float)
-    if len(labels) == 0:
-        return float("nan")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            total += inside.sum() * abs(probabilities[inside].mean() - labels[inside].mean())
-    return float(total / len(labels))
-
-
-def top_share_mask(probabilities: np.ndarray, share: float) -> np.ndarray:
-    """The riskiest `share` of offers: what advisers can look at (their capacity)."""
-    probabilities = np.asarray(probabilities, float)
-    k = int(round(share * len(probabilities)))
-    mask = np.zeros(len(probabilities), bool)
-    if k:
-        mask[np.argsort(-probabilities, kind="stable")[:k]] = True
-    return mask
+# The same definitions as the training's model card, so that the numbers compare.
+from training.metrics import expected_calibration_error, top_share_mask
 
 
 def quality(labels: np.ndarray, probabilities: np.ndarray, capacity_share: float = 0.2,

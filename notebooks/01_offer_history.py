@@ -34,39 +34,20 @@
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
 
-def repository_root(start: Path) -> Path:
-    """The repository holding this notebook: settings' relative paths start there, as for the CLI."""
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "features").is_dir():
-            return folder
-    raise FileNotFoundError(f"no hardtofill repository above {start}")
+from features.build import parse_offer_fields
+from features.generator.figures import load_figures
+from features.ingest import offers_frame_from_json, read_history
+from features.labels import label_offers, matured
+from hardtofill.notebook import start_notebook
+from hardtofill.params import section
 
-
-ROOT = repository_root(Path.cwd().resolve())
-os.chdir(ROOT)
-
-from hardtofill.telemetry import switch_off_telemetry  # noqa: E402
-
-switch_off_telemetry()
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from IPython.display import display  # noqa: E402
-
-from features.build import parse_offer_fields  # noqa: E402
-from features.generator.figures import load_figures  # noqa: E402
-from features.ingest import offers_frame_from_json, read_history  # noqa: E402
-from features.labels import label_offers, matured  # noqa: E402
-from hardtofill.params import section  # noqa: E402
-from hardtofill.settings import get_settings  # noqa: E402
-
-get_settings.cache_clear()  # a kernel reused after changing HARDTOFILL_* sees the new values
-settings = get_settings()
+ROOT, settings = start_notebook()
 figures = load_figures()
-plt.rcParams.update({"figure.figsize": (10, 4), "axes.grid": True, "grid.alpha": 0.3})
-pd.options.display.float_format = "{:.3f}".format
 print(f"repository: {ROOT}\nhistory: {settings.history_path}")
 
 # %% [markdown]
@@ -276,7 +257,7 @@ sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", DEFAULT_SAMPLE))
 if not sample_path.is_file():
     raise FileNotFoundError(f"real API sample not found at {sample_path}: set HARDTOFILL_SAMPLE_PATH "
                             "or clone the project beside ../shared")
-import json  # noqa: E402
+import json
 
 sample = parse_offer_fields(offers_frame_from_json(json.loads(sample_path.read_text("utf-8"))))
 print(f"{len(sample)} real offers, created {sample['created_at'].min():%Y-%m} to {sample['created_at'].max():%Y-%m}")

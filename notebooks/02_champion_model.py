@@ -35,39 +35,19 @@ import os
 import warnings
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from features.spec import CATEGORICAL, FEATURE_BY_NAME, FEATURE_NAMES
+from hardtofill.notebook import start_notebook
+from hardtofill.params import section
+from training.champion import load_champion
+from training.metrics import expected_calibration_error
+
+ROOT, settings = start_notebook()
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm's widget hint, pulled in by mlflow
-
-
-def repository_root(start: Path) -> Path:
-    """The repository holding this notebook: settings' relative paths start there, as for the CLI."""
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "features").is_dir():
-            return folder
-    raise FileNotFoundError(f"no hardtofill repository above {start}")
-
-
-ROOT = repository_root(Path.cwd().resolve())
-os.chdir(ROOT)
-
-from hardtofill.telemetry import switch_off_telemetry  # noqa: E402
-
-switch_off_telemetry()
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from IPython.display import display  # noqa: E402
-
-from features.spec import CATEGORICAL, FEATURE_BY_NAME, FEATURE_NAMES  # noqa: E402
-from hardtofill.params import section  # noqa: E402
-from hardtofill.settings import get_settings  # noqa: E402
-from training.champion import load_champion  # noqa: E402
-from training.metrics import expected_calibration_error  # noqa: E402
-
-get_settings.cache_clear()  # a kernel reused after changing HARDTOFILL_* sees the new values
-settings = get_settings()
-plt.rcParams.update({"figure.figsize": (10, 4), "axes.grid": True, "grid.alpha": 0.3})
-pd.options.display.float_format = "{:.3f}".format
 print(f"repository: {ROOT}\ntracking store: {settings.tracking_uri}")
 
 # %% [markdown]
@@ -108,8 +88,8 @@ print(f"{len(labelled):,} test offers created {labelled['created_at'].min():%Y-%
 # error (ECE) uses ten equal-width bins, as the promotion gate does.
 
 # %%
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import brier_score_loss, roc_auc_score  # noqa: E402
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 bins = section("calibration").get("ece_bins", 10)
 observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
@@ -165,7 +145,7 @@ plt.show()
 # small: their figures are noisy.
 
 # %%
-from fairlearn.metrics import MetricFrame  # noqa: E402
+from fairlearn.metrics import MetricFrame
 
 fairness_params = section("fairness")
 min_size = fairness_params.get("min_group_size", 200)
@@ -211,7 +191,7 @@ plt.show()
 # shown per category further down. Plotted on a sample of 2,000 test offers.
 
 # %%
-import shap  # noqa: E402
+import shap
 
 assert np.allclose(contributions.sum(axis=1),
                    champion.booster.predict(champion.model_frame(labelled), raw_score=True), atol=1e-9)
@@ -298,7 +278,7 @@ plt.show()
 # difficulty (a region with more hard offers should have more flagged).
 
 # %%
-from training.fairness import fairness_audit  # noqa: E402
+from training.fairness import fairness_audit
 
 audited = labelled.assign(flagged=labelled["probability"] >= champion.risk_bands["high"])
 fairness_table, fairness_gaps = fairness_audit(audited, fairness_params, bins)
@@ -371,7 +351,7 @@ for i in examples:
 # default `../shared/data/offres_api_v2_sample.json`) or the serving package is missing.
 
 # %%
-import json  # noqa: E402
+import json
 
 DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"
 sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", DEFAULT_SAMPLE))
