@@ -40,7 +40,6 @@ def sample_offers_raw():
 
 
 # ---- training: a real MLflow store with a champion (appended by the training area) --------------
-TRAINED_ENV = ("HARDTOFILL_TRACKING_URI", "HARDTOFILL_ARTIFACT_ROOT", "HARDTOFILL_MODEL_NAME")
 
 
 class TrainedStore:
@@ -73,34 +72,13 @@ def trained_store(tmp_path_factory, small_history_path):
     """Train once per session on the small history (default params.yaml; gates relaxed so that a
     champion always exists) into a temporary MLflow store: see TrainedStore. The training runs with
     the variables set and restores them (and MLflow's global tracking URI) afterwards."""
-    import os
-
-    import mlflow
-
-    from hardtofill.params import load_params
-    from hardtofill.settings import get_settings
-    from training.pipeline import train
+    from tests.stores import train_champion
 
     root = tmp_path_factory.mktemp("mlruns")
-    store = TrainedStore(tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_root=root / "artifacts",
-                         model_name="hardtofill", champion_version=None, run_id=None,
+    env, outcome = train_champion(root, small_history_path)
+    store = TrainedStore(tracking_uri=env["HARDTOFILL_TRACKING_URI"], artifact_root=root / "artifacts",
+                         model_name=env["HARDTOFILL_MODEL_NAME"], champion_version=None, run_id=None,
                          audit_log=root / "alias_audit.jsonl")
-    saved = {name: os.environ.get(name) for name in (*TRAINED_ENV, "MLFLOW_TRACKING_URI")}
-    params = load_params()
-    params["gates"] = {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
-    try:
-        os.environ.update(store.env)
-        get_settings.cache_clear()
-        outcome = train(small_history_path, params=params, progress=False)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-        get_settings.cache_clear()
-    assert outcome.promoted, [g.message for g in outcome.failed_gates]
     store.champion_version, store.run_id = outcome.version, outcome.run_id
     return store
 

@@ -30,34 +30,10 @@ def drift_histories(tmp_path_factory):
 def champion_before_drift(tmp_path_factory, drift_histories):
     """A champion trained on the no-drift history until the start of month K, in a temporary
     MLflow store; yields the store's variables (gates relaxed so that it is promoted)."""
-    import os
+    from tests.stores import train_champion
 
-    import mlflow
-
-    from hardtofill.params import load_params
-    from hardtofill.settings import get_settings
-    from training.pipeline import train
-
-    root = tmp_path_factory.mktemp("monitoring_mlruns")
-    env = {"HARDTOFILL_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-           "HARDTOFILL_ARTIFACT_ROOT": str(root / "artifacts"), "HARDTOFILL_MODEL_NAME": "hardtofill"}
-    saved = {name: os.environ.get(name) for name in (*env, "MLFLOW_TRACKING_URI")}
-    params = load_params()
-    params["gates"] = {"quality": {"min_test_roc_auc": 0.0, "max_test_ece": 1.0, "min_lift_over_best_baseline": -1.0},
-                       "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
-    try:
-        os.environ.update(env)
-        get_settings.cache_clear()
-        outcome = train(drift_histories["none"], until=f"{DRIFT_MONTH}-01", params=params, progress=False)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-        get_settings.cache_clear()
-    assert outcome.promoted, [g.message for g in outcome.failed_gates]
+    env, _ = train_champion(tmp_path_factory.mktemp("monitoring_mlruns"), drift_histories["none"],
+                            until=f"{DRIFT_MONTH}-01")
     return env
 
 

@@ -40,8 +40,11 @@ def test_alerts_fire_from_the_drift_month_and_not_before(scenario, drift_histori
     before = [p for p in firing if p < DRIFT_MONTH]
     assert not before, f"alerts before the drift month: {[a for a in summary['alerts'] if a['period'] < DRIFT_MONTH]}"
     assert firing and firing[0] in K_AND_NEXT, f"first alert {firing[:1]}, expected in {K_AND_NEXT}"
-    # Once the drift is there it stays caught in every period reported after it.
-    assert all(p in firing for p in periods if p >= K_AND_NEXT[1]), (firing, periods)
+    # Once the drift is there it stays caught in every later period whose outcomes have matured
+    # (the last month's outcomes lie beyond the history: a tension shock changes outcomes more than
+    # inputs, so without them only the weaker drift of the inputs and probabilities can show it).
+    judged = [p["period"] for p in summary["periods"] if p["quality"]["judged"]]
+    assert K_AND_NEXT[1] in judged and all(p in firing for p in judged if p >= K_AND_NEXT[1]), (firing, judged)
     # Each period has its self-contained HTML report and its workspace snapshot.
     for period in summary["periods"]:
         html = (monitoring_env / "reports" / "backfill" / f"report_{period['period']}.html")

@@ -1,0 +1,44 @@
+"""Training a champion into a temporary MLflow store, for fixtures of several test areas."""
+
+import os
+from pathlib import Path
+
+STORE_ENV = ("HARDTOFILL_TRACKING_URI", "HARDTOFILL_ARTIFACT_ROOT", "HARDTOFILL_MODEL_NAME")
+# Gates relaxed so that a champion always exists: tests of serving and monitoring need one,
+# whatever the quality a small history allows; the gates themselves are tested in tests/training.
+RELAXED_GATES = {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
+
+
+def store_env(root: Path) -> dict[str, str]:
+    return {"HARDTOFILL_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+            "HARDTOFILL_ARTIFACT_ROOT": str(root / "artifacts"), "HARDTOFILL_MODEL_NAME": "hardtofill"}
+
+
+def train_champion(root: Path, history_path: Path, until: str | None = None):
+    """Train on `history_path` (as known at `until`) into a store under `root` with the default
+    params.yaml but relaxed gates; returns (store variables, TrainingOutcome). The variables and
+    MLflow's global tracking URI are restored afterwards, so nothing leaks into other tests."""
+    import mlflow
+
+    from hardtofill.params import load_params
+    from hardtofill.settings import get_settings
+    from training.pipeline import train
+
+    env = store_env(root)
+    saved = {name: os.environ.get(name) for name in (*env, "MLFLOW_TRACKING_URI")}
+    params = load_params()
+    params["gates"] = RELAXED_GATES
+    try:
+        os.environ.update(env)
+        get_settings.cache_clear()
+        outcome = train(history_path, until=until, params=params, progress=False)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
+        get_settings.cache_clear()
+    assert outcome.promoted, [g.message for g in outcome.failed_gates]
+    return env, outcome
