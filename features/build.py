@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 
 def _map_unique(frame: pd.DataFrame, columns: list[str], function) -> pd.Series:
     """Apply a function of several columns once per distinct combination (offers repeat a lot)."""
+    if len(frame) <= 64:  # a few offers (serving): grouping costs more than calling directly
+        rows = frame[columns].astype(object)
+        mapped = np.empty(len(frame), dtype=object)
+        mapped[:] = [function(*(None if pd.isna(v) else v for v in row))
+                     for row in rows.itertuples(index=False, name=None)]
+        return pd.Series(mapped, index=frame.index)
     # Combine per-column integer codes into one key: much faster than factorizing a MultiIndex.
     key = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
@@ -100,25 +106,43 @@ def parse_offer_fields(offers: pd.DataFrame, params: dict | None = None) -> pd.D
     return frame
 
 
+def _without_attrs(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """A shallow copy without `attrs`, and the attrs: pandas deep-copies a frame's attrs into the
+    result of every operation, which made most of the cost of scoring one offer."""
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return bare, dict(frame.attrs)
+
+
 def add_market_context(parsed: pd.DataFrame, context: MarketContext) -> pd.DataFrame:
     """Join the point-in-time market context and compare the salary with the market."""
+    parsed, attrs = _without_attrs(parsed)
     frame = parsed.join(context.lookup(parsed))
     frame["salary_vs_market"] = frame["salary_yearly_mid"] / frame["salary_market"]
-    frame.attrs = dict(parsed.attrs)  # a join does not carry the unparsed counts
+    frame.attrs = attrs  # a join does not carry the unparsed counts
     return frame
+
+
+def _categorical_values(values: pd.Series) -> np.ndarray:
+    array = values.to_numpy(dtype=object, copy=True)
+    array[pd.isna(array)] = None
+    return array
+
+
+def _numeric_values(values: pd.Series) -> np.ndarray:
+    try:
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):  # text that is not a number: missing, as the parsers do
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def select_features(frame: pd.DataFrame) -> pd.DataFrame:
     """The model's inputs, in the specification's order and types (categories as strings)."""
-    columns = {}
-    for feature in FEATURES:
-        values = frame[feature.name]
-        if feature.kind == "categorical":
-            columns[feature.name] = values.astype(object).where(values.notna(), None)
-        else:
-            columns[feature.name] = pd.to_numeric(values, errors="coerce").astype(float)
+    frame, attrs = _without_attrs(frame)
+    columns = {feature.name: (_categorical_values(frame[feature.name]) if feature.kind == "categorical"
+                              else _numeric_values(frame[feature.name])) for feature in FEATURES}
     selected = pd.DataFrame(columns, index=frame.index)
-    selected.attrs = dict(frame.attrs)
+    selected.attrs = attrs
     return selected
 
 
@@ -142,11 +166,12 @@ def build_features(offers: pd.DataFrame, context: MarketContext, params: dict | 
     creation) or a snapshot (every offer seen as of the snapshot's date). With `with_audit`,
     the audit group columns are appended after the features (prefixed `audit_`).
     """
-    parsed = add_market_context(parse_offer_fields(offers, params), context)
+    parsed, attrs = _without_attrs(parse_offer_fields(offers, params))
+    parsed = add_market_context(parsed, context)
     features = select_features(parsed)
     if with_audit:
         features = features.join(audit_groups(parsed).add_prefix("audit_"))
-    features.attrs = dict(parsed.attrs)
+    features.attrs = attrs
     return features
 
 
