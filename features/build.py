@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.context import MarketContext
+from features.frames import map_combinations
 from features.parsing import (
     parse_contract_months,
     parse_diploma_level,
@@ -28,29 +29,6 @@ from features.spec import AUDIT_COLUMNS, FEATURES
 log = logging.getLogger(__name__)
 
 
-def _map_unique(frame: pd.DataFrame, columns: list[str], function) -> pd.Series:
-    """Apply a function of several columns once per distinct combination (offers repeat a lot)."""
-    if len(frame) <= 64:  # a few offers (serving): grouping costs more than calling directly
-        rows = frame[columns].astype(object)
-        mapped = np.empty(len(frame), dtype=object)
-        mapped[:] = [function(*(None if pd.isna(v) else v for v in row))
-                     for row in rows.itertuples(index=False, name=None)]
-        return pd.Series(mapped, index=frame.index)
-    # Combine per-column integer codes into one key: much faster than factorizing a MultiIndex.
-    key = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-        key = key * (len(uniques) + 1) + (codes + 1)
-    codes, _ = pd.factorize(key)
-    first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-    rows = frame[columns].iloc[first].astype(object)
-    rows = rows.where(rows.notna(), None)
-    lookup = np.empty(len(first), dtype=object)
-    lookup[:] = [function(*values) for values in rows.itertuples(index=False, name=None)]
-    mapped = lookup[codes] if len(codes) else np.empty(0, dtype=object)
-    return pd.Series(mapped, index=frame.index)
-
-
 def parse_offer_fields(offers: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
     """Parse the API's free text into typed columns; unparsed strings become missing and are
     counted in `frame.attrs["unparsed"]` (field -> count), never an exception."""
@@ -65,7 +43,7 @@ def parse_offer_fields(offers: pd.DataFrame, params: dict | None = None) -> pd.D
 
     hours, unparsed["working_time_label"] = parse_series(frame["working_time_label"], parse_weekly_hours)
     frame["weekly_hours"] = hours.astype(float)
-    frame["working_time"] = _map_unique(frame, ["working_time_converted", "working_time_label"],
+    frame["working_time"] = map_combinations(frame, ["working_time_converted", "working_time_label"],
                                         parse_working_time)
 
     experience, unparsed["experience_label"] = parse_series(frame["experience_label"],
@@ -77,7 +55,7 @@ def parse_offer_fields(offers: pd.DataFrame, params: dict | None = None) -> pd.D
     contract, unparsed["contract_label"] = parse_series(frame["contract_label"], parse_contract_months)
     frame["contract_months"] = contract.astype(float)
 
-    location = _map_unique(
+    location = map_combinations(
         frame, ["place_label", "postal_code", "commune_code"],
         lambda label, postal, commune: parse_location(
             {"libelle": label, "codePostal": postal, "commune": commune}),

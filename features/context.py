@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.frames import map_combinations
+
 LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_department": ("rome_code", "department"),
     "occupation_region": ("rome_code", "region"),
@@ -63,17 +65,7 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     (string concatenation over every row was the slowest step of the context)."""
     if not columns:
         return pd.Series("", index=frame.index)
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-        combined = combined * (len(uniques) + 1) + (codes + 1)
-    codes, _ = pd.factorize(combined)
-    first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-    rows = frame[list(columns)].iloc[first].astype(object)
-    lookup = np.empty(len(first), dtype=object)
-    lookup[:] = ["|".join("?" if pd.isna(v) else str(v) for v in row)
-                 for row in rows.itertuples(index=False, name=None)]
-    return pd.Series(lookup[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index)
+    return map_combinations(frame, columns, lambda *values: "|".join("?" if v is None else str(v) for v in values))
 
 
 def _time(values: pd.Series) -> np.ndarray:

@@ -47,6 +47,17 @@ def salary_mid(features: dict) -> float | None:
     return (float(low) + float(high)) / 2
 
 
+# Categorical values an adviser reads as they are, in a short French phrase.
+PLAIN_TEMPLATES = {
+    "rome_subdomain": "famille de métiers {}",
+    "rome_domain": "domaine professionnel {}",
+    "naf_division": "secteur d'activité de l'employeur (NAF {})",
+    "employer_size_band": "établissement de {} salariés",
+    "region": "région {}",
+    "department": "département {}",
+}
+
+
 def describe(name: str, features: dict, market: float | None, labels: dict | None = None) -> str:
     """The feature's value for this offer, as an adviser reads it (no verb, no direction)."""
     value = features.get(name)
@@ -111,20 +122,10 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
         return f"qualification demandée : {QUALIFICATIONS.get(str(value), value)}"
     if name == "diploma_level":
         return f"niveau de diplôme demandé : {float(value):.0f}"
-    if name == "rome_subdomain":
-        return f"famille de métiers {value}"
-    if name == "rome_domain":
-        return f"domaine professionnel {value}"
-    if name == "naf_division":
-        return f"secteur d'activité de l'employeur (NAF {value})"
-    if name == "employer_size_band":
-        return f"établissement de {value} salariés"
+    if name in PLAIN_TEMPLATES:
+        return PLAIN_TEMPLATES[name].format(value)
     if name == "origin":
         return "offre déposée à France Travail" if str(value) == "1" else "offre d'un site partenaire"
-    if name == "region":
-        return f"région {value}"
-    if name == "department":
-        return f"département {value}"
     if name in CATEGORICAL:
         return f"{FEATURE_BY_NAME[name].description} : {value}"
     return f"{FEATURE_BY_NAME[name].description} : {float(value):g}".replace(".", ",")
