@@ -252,12 +252,13 @@ display((labelled.pivot_table(index=season, columns=seasonal_domain, values="lab
 # the history and the shares `figures.yaml` was given (FIGURES §4).
 
 # %%
+import json
+
 DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "offres_api_v2_sample.json"
 sample_path = Path(os.environ.get("HARDTOFILL_SAMPLE_PATH", DEFAULT_SAMPLE))
 if not sample_path.is_file():
     raise FileNotFoundError(f"real API sample not found at {sample_path}: set HARDTOFILL_SAMPLE_PATH "
                             "or clone the project beside ../shared")
-import json
 
 sample = parse_offer_fields(offers_frame_from_json(json.loads(sample_path.read_text("utf-8"))))
 print(f"{len(sample)} real offers, created {sample['created_at'].min():%Y-%m} to {sample['created_at'].max():%Y-%m}")
