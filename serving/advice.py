@@ -94,6 +94,11 @@ def licence_change(raw: dict) -> Change | None:
                   _with(raw, permis=relaxed))
 
 
+# Every change the service may advise, by code (params.yaml `serving.advice_excluded` lists codes).
+CHANGE_CODES = ("raise_salary_to_market", "show_market_salary", "accept_beginners", "offer_permanent_contract",
+                "offer_fixed_term_contract", "offer_full_time", "licence_desired_not_required")
+
+
 def candidate_changes(raw: dict, features: dict, market: float | None) -> list[Change]:
     """Every change that applies to this offer (not yet known to lower its risk)."""
     found = [salary_change(raw, features, market), experience_change(raw), *contract_changes(raw),

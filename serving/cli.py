@@ -84,10 +84,17 @@ def serve(
 ) -> None:
     """Serve the champion to advisers' dashboards: trains first when there is no champion, creates a
     local API key on the first run, then runs the BentoML service."""
+    from hardtofill.params import ParamsError
     from hardtofill.settings import get_settings
+    from serving.scoring import ServingParams
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    try:  # refuse bad serving parameters here, in one line, rather than in the service's start-up
+        ServingParams.load()
+    except (ParamsError, ValueError, TypeError) as problem:
+        console.print(f"[red]serve: {problem}[/red]")
+        raise typer.Exit(2) from None
 
     problem = _champion_problem()
     if problem is not None and not no_train:

@@ -15,7 +15,7 @@ from features.build import build_features
 from features.ingest import offers_frame_from_json
 from features.spec import FEATURE_NAMES
 from serving import explain
-from serving.advice import candidate_changes
+from serving.advice import CHANGE_CODES, candidate_changes
 from serving.records import AUDIT_FIELDS, ScoreRecord
 
 
@@ -25,6 +25,7 @@ class ServingParams:
     top_reasons: int = 3  # reasons shown per offer
     advice_min_gain: float = 0.01  # a change is advised when it lowers the probability by this much
     lightgbm_threads: int = 1  # per request: the service runs two requests at once per worker
+    advice_excluded: tuple[str, ...] = ()  # change codes never advised (a choice for the ethics review)
 
     @classmethod
     def load(cls) -> "ServingParams":
@@ -38,6 +39,11 @@ class ServingParams:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"params.yaml serving: unknown keys {sorted(unknown)}")
+        unknown_changes = set(values.get("advice_excluded") or ()) - set(CHANGE_CODES)
+        if unknown_changes:
+            raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes {sorted(unknown_changes)}; "
+                             f"known: {', '.join(CHANGE_CODES)}")
+        values["advice_excluded"] = tuple(values.get("advice_excluded") or ())
         return cls(**values)
 
 
@@ -148,7 +154,8 @@ class Scorer:
                probabilities: np.ndarray) -> list[list[dict]]:
         """For each offer, the changes that lower its probability, best first."""
         candidates = [(i, change) for i, raw in enumerate(raws)
-                      for change in candidate_changes(raw, rows[i], markets[i])]
+                      for change in candidate_changes(raw, rows[i], markets[i])
+                      if change.code not in self.params.advice_excluded]
         advised: list[list[dict]] = [[] for _ in raws]
         if not candidates:
             return advised

@@ -113,3 +113,38 @@ def test_lightgbm_threads_are_capped(scorer):
     finally:
         booster._booster = original
     assert calls == [{"raw_score": True, "num_threads": 1}]
+
+
+def test_excluded_changes_are_never_advised(trained_store_env, sample_offers_raw):
+    from dataclasses import replace
+
+    from serving.scoring import Scorer, ServingParams
+    from training.champion import load_champion
+
+    champion = load_champion()
+    advised = {r["change"] for r in _advice(Scorer(champion).score(sample_offers_raw).results)}
+    assert advised, "no advice at all on the real offers: nothing to exclude"
+    excluded = tuple(sorted(advised))[:1]
+    kept = Scorer(champion, replace(ServingParams(), advice_excluded=excluded)).score(sample_offers_raw)
+    assert not {r["change"] for r in _advice(kept.results)} & set(excluded)
+
+
+def test_an_unknown_excluded_change_is_refused_naming_it(tmp_path, monkeypatch):
+    import pytest
+
+    from hardtofill.settings import get_settings
+    from serving.scoring import ServingParams
+
+    params = tmp_path / "params.yaml"
+    params.write_text("serving:\n  advice_excluded: [lower_the_bar]\n", encoding="utf-8")
+    monkeypatch.setenv("HARDTOFILL_PARAMS_PATH", str(params))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="advice_excluded.*lower_the_bar"):
+            ServingParams.load()
+    finally:
+        get_settings.cache_clear()
+
+
+def _advice(results):
+    return [advice for result in results for advice in result["recommendations"]]
