@@ -100,3 +100,13 @@ def trained_store_env(trained_store, monkeypatch):
     yield trained_store
     mlflow.set_tracking_uri(before)
     get_settings.cache_clear()
+
+
+# ---- a real PostgreSQL server (prediction store, MLflow registry) -------------------------------
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server on 127.0.0.1 and a free port; its URL (psycopg 3)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

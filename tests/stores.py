@@ -9,13 +9,14 @@ STORE_ENV = ("HARDTOFILL_TRACKING_URI", "HARDTOFILL_ARTIFACT_ROOT", "HARDTOFILL_
 RELAXED_GATES = {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
 
 
-def store_env(root: Path) -> dict[str, str]:
-    return {"HARDTOFILL_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+def store_env(root: Path, tracking_uri: str | None = None) -> dict[str, str]:
+    return {"HARDTOFILL_TRACKING_URI": tracking_uri or f"sqlite:///{root / 'mlflow.db'}",
             "HARDTOFILL_ARTIFACT_ROOT": str(root / "artifacts"), "HARDTOFILL_MODEL_NAME": "hardtofill"}
 
 
-def train_champion(root: Path, history_path: Path, until: str | None = None):
-    """Train on `history_path` (as known at `until`) into a store under `root` with the default
+def train_champion(root: Path, history_path: Path, until: str | None = None, tracking_uri: str | None = None):
+    """Train on `history_path` (as known at `until`) into a store under `root` (artifacts; the
+    tracking store too unless `tracking_uri` names another, e.g. PostgreSQL) with the default
     params.yaml but relaxed gates; returns (store variables, TrainingOutcome). The variables and
     MLflow's global tracking URI are restored afterwards, so nothing leaks into other tests."""
     import mlflow
@@ -24,7 +25,7 @@ def train_champion(root: Path, history_path: Path, until: str | None = None):
     from hardtofill.settings import get_settings
     from training.pipeline import train
 
-    env = store_env(root)
+    env = store_env(root, tracking_uri)
     saved = {name: os.environ.get(name) for name in (*env, "MLFLOW_TRACKING_URI")}
     params = load_params()
     params["gates"] = RELAXED_GATES
