@@ -1,0 +1,34 @@
+"""Looking for personal data (contact names, phone numbers, e-mails) in the bytes a real run stored."""
+
+import re
+from pathlib import Path
+
+EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def personal_strings(raw_offers: list[dict]) -> set[str]:
+    """Contact names, phone numbers and e-mails the offers carry (and recruiters' agency data)."""
+    found = set()
+    for offer in raw_offers:
+        for block in (offer.get("contact") or {}, offer.get("agence") or {}):
+            for key in ("nom", "telephone", "courriel"):
+                value = block.get(key)
+                if isinstance(value, str) and len(value.strip()) >= 6:
+                    found.add(value.strip())
+    return found
+
+
+def leaked(paths: list[Path], secrets: set[str]) -> dict[str, list[str]]:
+    hits: dict[str, list[str]] = {}
+    for path in paths:
+        data = path.read_bytes()
+        # Whole values only: a phone number's digits may also occur inside a float in a model file.
+        found = [s for s in secrets if re.search(rb"(?<![0-9.])" + re.escape(s.encode()) + rb"(?![0-9])", data)]
+        found += [m.decode() for m in EMAIL.findall(data) if not m.endswith((b".png", b".json"))]
+        if found:
+            hits[str(path)] = sorted(set(found))[:5]
+    return hits
+
+
+def files_under(*folders: Path) -> list[Path]:
+    return [p for folder in folders for p in Path(folder).rglob("*") if p.is_file()]
