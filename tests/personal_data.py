@@ -19,11 +19,14 @@ def personal_strings(raw_offers: list[dict]) -> set[str]:
 
 
 def leaked(paths: list[Path], secrets: set[str]) -> dict[str, list[str]]:
+    # Whole values only: a phone number's digits may also occur inside a float in a model file.
+    # One alternation, longest first, so that each file is read once.
+    alternatives = b"|".join(re.escape(s.encode()) for s in sorted(secrets, key=len, reverse=True))
+    pattern = re.compile(rb"(?<![0-9.])(?:" + alternatives + rb")(?![0-9])")
     hits: dict[str, list[str]] = {}
     for path in paths:
         data = path.read_bytes()
-        # Whole values only: a phone number's digits may also occur inside a float in a model file.
-        found = [s for s in secrets if re.search(rb"(?<![0-9.])" + re.escape(s.encode()) + rb"(?![0-9])", data)]
+        found = [m.decode() for m in pattern.findall(data)]
         found += [m.decode() for m in EMAIL.findall(data) if not m.endswith((b".png", b".json"))]
         if found:
             hits[str(path)] = sorted(set(found))[:5]
