@@ -3,7 +3,9 @@
 import re
 from pathlib import Path
 
-EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Any e-mail address, beyond the offers' own: strict enough not to match random bytes of a
+# binary artifact (seen: "7@nn.YY" inside a model file).
+EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9-]{2,}(?:\.[A-Za-z0-9-]{2,})*\.(?:fr|com|org|net|eu|io)\b")
 
 
 def personal_strings(raw_offers: list[dict]) -> set[str]:
@@ -27,7 +29,7 @@ def leaked(paths: list[Path], secrets: set[str]) -> dict[str, list[str]]:
     for path in paths:
         data = path.read_bytes()
         found = [m.decode() for m in pattern.findall(data)]
-        found += [m.decode() for m in EMAIL.findall(data) if not m.endswith((b".png", b".json"))]
+        found += [m.decode() for m in EMAIL.findall(data)]
         if found:
             hits[str(path)] = sorted(set(found))[:5]
     return hits
