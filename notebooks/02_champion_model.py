@@ -211,7 +211,7 @@ print(f"base value {contributions[0, -1]:+.3f} log-odds, i.e. p = "
 display(importance.head(15))
 
 shap.summary_plot(values, numeric_frame, feature_names=list(FEATURE_NAMES), max_display=15, show=False,
-                  plot_size=(10, 7))
+                  plot_size=(10, 7), rng=np.random.default_rng(0))
 plt.title("SHAP summary (beeswarm): each dot an offer")
 plt.tight_layout()
 plt.show()

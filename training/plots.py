@@ -78,7 +78,8 @@ def shap_plots(contributions: np.ndarray, model_x: pd.DataFrame, directory: Path
             codes = display[name].cat.codes.astype(float)
             display[name] = codes.where(codes >= 0)
     paths = []
-    shap.summary_plot(values, display, show=False, max_display=15, plot_size=(8, 7))
+    shap.summary_plot(values, display, show=False, max_display=15, plot_size=(8, 7),
+                      rng=np.random.default_rng(0))  # the same plot for the same run
     fig = plt.gcf()
     fig.suptitle("SHAP values (log-odds), test sample")
     paths.append(_save(fig, directory / "shap_beeswarm.png", plt))
