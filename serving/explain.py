@@ -56,6 +56,13 @@ PLAIN_TEMPLATES = {
     "region": "région {}",
     "department": "département {}",
 }
+# Numbers, rounded to whole units.
+NUMBER_TEMPLATES = {
+    "contract_months": "contrat de {:.0f} mois",
+    "weekly_hours": "{:.0f} heures par semaine",
+    "positions": "{:.0f} poste(s) à pourvoir",
+    "diploma_level": "niveau de diplôme demandé : {:.0f}",
+}
 
 
 def describe(name: str, features: dict, market: float | None, labels: dict | None = None) -> str:
@@ -96,12 +103,8 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
             else f"expérience demandée : {months:.0f} mois"
     if name == "contract_type":
         return f"contrat : {CONTRACTS.get(value, value)}"
-    if name == "contract_months":
-        return f"contrat de {float(value):.0f} mois"
     if name == "working_time":
         return WORKING_TIME.get(value, str(value))
-    if name == "weekly_hours":
-        return f"{float(value):.0f} heures par semaine"
     if name.startswith("ctx_hard_rate"):
         where = {"ctx_hard_rate_occupation_department": "ce métier dans le département",
                  "ctx_hard_rate_occupation_region": "ce métier dans la région",
@@ -116,14 +119,12 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
         if name == "languages_required" and float(value) >= 1:
             return f"{float(value):.0f} langue(s) exigée(s)"
         return f"{FEATURE_BY_NAME[name].description} : {yes_no(value)}"
-    if name == "positions":
-        return f"{float(value):.0f} poste(s) à pourvoir"
     if name == "qualification_code":
         return f"qualification demandée : {QUALIFICATIONS.get(str(value), value)}"
-    if name == "diploma_level":
-        return f"niveau de diplôme demandé : {float(value):.0f}"
     if name in PLAIN_TEMPLATES:
         return PLAIN_TEMPLATES[name].format(value)
+    if name in NUMBER_TEMPLATES:
+        return NUMBER_TEMPLATES[name].format(float(value))
     if name == "origin":
         return "offre déposée à France Travail" if str(value) == "1" else "offre d'un site partenaire"
     if name in CATEGORICAL:
