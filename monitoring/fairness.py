@@ -5,7 +5,9 @@ value for classification metrics, so it is not used for this)."""
 import numpy as np
 import pandas as pd
 
-ATTRIBUTES = ("region", "employer_size_band", "sector", "contract_type", "accessible_th")
+from features.spec import AUDIT_COLUMNS
+
+ATTRIBUTES = AUDIT_COLUMNS  # the same groups as the training audit
 
 
 def _mean(y_true, y_pred) -> float:

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from features.spec import AUDIT_COLUMNS
+
 RiskBand = Literal["low", "medium", "high"]
 
 # What an adviser did about an offer, with the French label the dashboard shows.
@@ -33,7 +35,7 @@ REASON_CODES: dict[str, str] = {
     "other": "Autre raison",
 }
 OUTCOMES = ("filled", "abandoned", "cancelled")
-AUDIT_FIELDS = ("region", "employer_size_band", "sector", "contract_type", "accessible_th")
+AUDIT_FIELDS = AUDIT_COLUMNS  # the audit attributes build_features derives (features.spec)
 
 
 def now_utc() -> datetime:
