@@ -47,12 +47,11 @@ def load_history(path: Path, until: str | None = None, progress: bool = True) ->
 
 def prepare(history: History, params: dict, identity: dict) -> TrainingData:
     """Label, build the point-in-time context and the features of every offer."""
-    from features.build import build_features, context_from_history
+    from features.build import history_features
     from features.labels import label_offers, matured
 
     labelled = label_offers(history.lifecycle, params.get("labels"))
-    context = context_from_history(history.offers, history.lifecycle, params.get("context"))
-    features = build_features(history.offers, context, params, with_audit=True)
+    features, context = history_features(history.offers, labelled, params.get("context"), with_audit=True)
     frame = features.assign(
         offer_id=history.offers["offer_id"].to_numpy(),
         created_at=history.offers["created_at"].to_numpy(),

@@ -63,3 +63,18 @@ def test_the_same_offer_gets_the_same_features_whatever_its_id_or_title(sample_o
     twin["id"], twin["intitule"] = "ZZZ9999", "Un tout autre intitulé"
     features = build_features(offers_frame_from_json([sample_offers_raw[0], twin]), snapshot)
     pd.testing.assert_series_equal(features.iloc[0], features.iloc[1], check_names=False)
+
+
+def test_history_features_parse_once_and_give_the_same_rows_as_build_features(small_history):
+    from features.build import history_features
+    from features.labels import label_offers
+
+    offers = small_history.offers.iloc[:8000]
+    lifecycle = small_history.lifecycle.iloc[:8000]
+    expected = build_features(offers, context_from_history(offers, lifecycle), with_audit=True)
+    features, context = history_features(offers, label_offers(lifecycle), with_audit=True)
+    pd.testing.assert_frame_equal(features, expected)
+    assert features.attrs == expected.attrs
+    pd.testing.assert_frame_equal(context.lookup(features.assign(created_at=offers["created_at"])),
+                                  context_from_history(offers, lifecycle).lookup(
+                                      features.assign(created_at=offers["created_at"])))
