@@ -55,14 +55,15 @@ def backfill(history: History, scorer: Scorer, periods: list[Period], horizon_da
     every offer of the period has had the time to mature."""
     horizon = pd.Timedelta(days=horizon_days)
     for period in periods:
-        offers = history.between(period.start, period.end).offers
-        current = score_offers(offers, scorer) if len(offers) else pd.DataFrame(
-            columns=["offer_id", "created_at", "probability", "risk"])
-        known_at = min(period.end + horizon, history.extracted_at)
-        known = history.as_of(known_at)
-        in_period = known.lifecycle["offer_id"].isin(current["offer_id"])
-        matured_rows = with_labels(current, known.lifecycle[in_period], known_at, horizon_days) if len(current) \
-            else current.assign(label=pd.Series(dtype=float))
+        in_period = history.between(period.start, period.end)
+        if len(in_period):
+            current = score_offers(in_period.offers, scorer)
+            known_at = min(period.end + horizon, history.extracted_at)
+            # Only the period's offers are replayed as of then: their outcomes are all we read.
+            matured_rows = with_labels(current, in_period.as_of(known_at).lifecycle, known_at, horizon_days)
+        else:
+            current = pd.DataFrame(columns=["offer_id", "created_at", "probability", "risk"])
+            matured_rows = current.assign(label=pd.Series(dtype=float))
         yield PeriodData(period=period, current=current, matured=matured_rows, feedback=pd.DataFrame(),
                          source="backfill")
 
