@@ -9,7 +9,6 @@ or a history replayed by the backfill) is the caller's business (monitoring.sour
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from features.spec import CATEGORICAL, NUMERIC
@@ -19,6 +18,7 @@ from monitoring.fairness import ATTRIBUTES, fairness
 from monitoring.feedback import disagreement
 from monitoring.periods import Period
 from monitoring.quality import quality
+from training.risk_bands import risk_band
 
 QUALITY_NAMES = ("roc_auc", "ece", "precision_at_capacity", "recall_at_capacity")
 
@@ -53,11 +53,6 @@ class PeriodResult:
     snapshot: object  # evidently Snapshot
     fairness_table: pd.DataFrame
     feedback_table: pd.DataFrame
-
-
-def risk_band(probabilities, bands: dict[str, float]) -> np.ndarray:
-    p = np.asarray(probabilities, float)
-    return np.where(p >= bands["high"], "high", np.where(p >= bands["medium"], "medium", "low"))
 
 
 def _number(value) -> float | None:
@@ -210,7 +205,7 @@ def analyse_period(data: PeriodData, model: ModelInfo, params: MonitoringParams)
     summary["quality"] = {k: _number(v) for k, v in q.items()}
     summary["quality"]["judged"] = (len(matured) >= params.min_matured_offers
                                     and summary["quality"].get("roc_auc") is not None)
-    fairness_table, gaps = fairness(current, matured, params.min_group_size, ATTRIBUTES)
+    fairness_table, gaps = fairness(current, matured, params.min_group_size, params.ece_bins, ATTRIBUTES)
     summary["fairness"] = {a: {k: (v if isinstance(v, str) or v is None else _number(v)) for k, v in g.items()}
                            for a, g in gaps.items()}
     feedback_table = disagreement(data.feedback)

@@ -4,6 +4,7 @@ created in code, and one snapshot per period (a period reported again replaces i
 from pathlib import Path
 
 from monitoring.fairness import ATTRIBUTES
+from training.risk_bands import RISK_BANDS
 
 PROJECTS = {"store": "hardtofill: live monitoring", "backfill": "hardtofill: backfill"}
 VALUE = "MonitoringValue"
@@ -44,7 +45,7 @@ def dashboard_panels() -> list[tuple[str, object]]:
                            ("recall (card)", ours("promised_recall_at_capacity"))])),
         ("Quality", _line("Matured outcomes", [("offers", ours("matured_offers"))])),
         ("Feedback", _line("Advisers' disagreement rate by band seen",
-                           [(band, ours("disagreement_rate", group=band)) for band in ("low", "medium", "high")],
+                           [(band, ours("disagreement_rate", group=band)) for band in RISK_BANDS],
                            size="full")),
     ]
     for attribute in ATTRIBUTES:

@@ -42,9 +42,8 @@ from IPython.display import display
 from features.build import parse_offer_fields
 from features.generator.figures import load_figures
 from features.ingest import offers_frame_from_json, read_history
-from features.labels import label_offers, matured
+from features.labels import HORIZON, label_offers, matured
 from hardtofill.notebook import start_notebook
-from hardtofill.params import section
 
 ROOT, settings = start_notebook()
 figures = load_figures()
@@ -58,13 +57,12 @@ print(f"repository: {ROOT}\nhistory: {settings.history_path}")
 
 # %%
 history = read_history(settings.history_path, progress=False)
-labels_params = section("labels")
-horizon = pd.Timedelta(days=labels_params.get("horizon_days", 30))
-lifecycle = label_offers(history.lifecycle, labels_params)
+horizon = HORIZON
+lifecycle = label_offers(history.lifecycle)
 offers = parse_offer_fields(history.offers)
 frame = offers.assign(outcome=lifecycle["outcome"].to_numpy(), outcome_at=lifecycle["outcome_at"].to_numpy(),
                       label=lifecycle["label"].to_numpy(), oracle=history.oracle.to_numpy())
-frame["matured"] = matured(frame, history.extracted_at, labels_params)
+frame["matured"] = matured(frame, history.extracted_at)
 frame["days_to_outcome"] = (frame["outcome_at"] - frame["created_at"]).dt.total_seconds() / 86_400
 labelled = frame[frame["matured"]]
 print(f"{len(frame):,} offers created {frame['created_at'].min():%Y-%m-%d} to {frame['created_at'].max():%Y-%m-%d}, "

@@ -6,6 +6,7 @@ probabilities and the reasons; advice re-scores changed copies of the offers in 
 (prediction only) call. Rows do not interact, so an offer gets the same answer alone or in a batch.
 """
 
+import dataclasses
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -29,12 +30,9 @@ class ServingParams:
 
     @classmethod
     def load(cls) -> "ServingParams":
-        from hardtofill.params import ParamsError, section
+        from hardtofill.params import section
 
-        try:
-            values = section("serving")
-        except ParamsError:
-            return cls()
+        values = section("serving")  # checked by hardtofill.params; a bad file stops the service
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -114,10 +112,12 @@ class ScoredBatch:
 
 class Scorer:
     def __init__(self, champion, params: ServingParams | None = None):
-        self.champion = champion
         self.params = params or ServingParams()
         if not isinstance(champion.booster, ThreadLimitedBooster):
-            champion.booster = ThreadLimitedBooster(champion.booster, self.params.lightgbm_threads)
+            # A copy with the capped booster: the caller's champion is left as it was loaded.
+            champion = dataclasses.replace(
+                champion, booster=ThreadLimitedBooster(champion.booster, self.params.lightgbm_threads))
+        self.champion = champion
         self.names = list(FEATURE_NAMES)
         context = champion.context
         self.context = SnapshotLookup(context) if context.as_of is not None else context

@@ -20,8 +20,9 @@ import pandas as pd
 from features.context import MarketContext
 from features.spec import to_model_frame
 from training.calibration import Calibrator
+from training.risk_bands import RISK_BANDS, risk_band
 
-RISK_BANDS = ("low", "medium", "high")
+__all__ = ["RISK_BANDS", "Champion", "ChampionUnavailable", "load_champion"]
 
 
 class ChampionUnavailable(RuntimeError):
@@ -62,9 +63,7 @@ class Champion:
         return self.probabilities_from_raw(raw)
 
     def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
-        p = np.asarray(probabilities, float)
-        return np.where(p >= self.risk_bands["high"], "high",
-                        np.where(p >= self.risk_bands["medium"], "medium", "low"))
+        return risk_band(probabilities, self.risk_bands)
 
     def reference(self) -> pd.DataFrame:
         if self._reference is None:

@@ -15,7 +15,7 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Train, evaluate and audit a model; register it as `candidate`, and `champion` if every gate passes."""
-    from hardtofill.params import ParamsError, load_params
+    from hardtofill.params import ParamsError, get_params
     from training.pipeline import TrainingError
     from training.pipeline import train as run_training
 
@@ -28,7 +28,7 @@ def train(
             console.print(f"[red]--until: {until!r} is not a date (YYYY-MM-DD)[/red]")
             raise typer.Exit(2) from None
     try:
-        outcome = run_training(history, until, load_params(), progress=not quiet)
+        outcome = run_training(history, until, get_params(), progress=not quiet)
     except (TrainingError, ParamsError, FileNotFoundError) as error:
         console.print(f"[red]train: {error}[/red]")
         raise typer.Exit(2) from None

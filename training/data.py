@@ -9,6 +9,7 @@ import pandas as pd
 
 from features.context import MarketContext
 from features.ingest import History, read_history, utc
+from hardtofill.params import ContextSection
 
 
 @dataclass
@@ -45,20 +46,20 @@ def load_history(path: Path, until: str | None = None, progress: bool = True) ->
     return history
 
 
-def prepare(history: History, params: dict, identity: dict) -> TrainingData:
+def prepare(history: History, context_params: ContextSection, identity: dict) -> TrainingData:
     """Label, build the point-in-time context and the features of every offer."""
     from features.build import history_features
     from features.labels import label_offers, matured
 
-    labelled = label_offers(history.lifecycle, params.get("labels"))
-    features, context = history_features(history.offers, labelled, params.get("context"), with_audit=True)
+    labelled = label_offers(history.lifecycle)
+    features, context = history_features(history.offers, labelled, context_params.model_dump(), with_audit=True)
     frame = features.assign(
         offer_id=history.offers["offer_id"].to_numpy(),
         created_at=history.offers["created_at"].to_numpy(),
         label=labelled["label"].to_numpy(),
         oracle=history.oracle.to_numpy(),
     )
-    frame["matured"] = matured(frame, history.extracted_at, params.get("labels")).to_numpy()
+    frame["matured"] = matured(frame, history.extracted_at).to_numpy()
     return TrainingData(frame=frame, context=context, extracted_at=history.extracted_at,
                         identity=identity)
 

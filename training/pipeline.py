@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.spec import FEATURE_NAMES, learn_categories, spec_dict, to_model_frame
+from features.spec import AUDIT_COLUMNS, FEATURE_NAMES, learn_categories, spec_dict, to_model_frame
+from hardtofill.params import Params, TrainingParams
 from training.gates import GateResult
+from training.risk_bands import band_thresholds, risk_band
 
 AIMS = {"min_lift_over_best_baseline": 0.03, "max_gap_to_oracle": 0.02, "max_ece": 0.02}
 
@@ -92,15 +94,6 @@ def git_commit() -> str:
     return (commit + ("-dirty" if dirty else "")) if commit else "unknown"
 
 
-def risk_band_thresholds(probabilities: np.ndarray, params: dict) -> dict[str, float]:
-    """Thresholds such that about `high_share` of validation offers are high risk and the next
-    `medium_share` medium: the advisers' capacity decides, not a round number."""
-    high_share, medium_share = params.get("high_share", 0.2), params.get("medium_share", 0.3)
-    high = float(np.quantile(probabilities, 1 - high_share))
-    medium = float(np.quantile(probabilities, 1 - high_share - medium_share))
-    return {"medium": min(medium, high), "high": high}
-
-
 def _flat_params(prefix: str, values: dict) -> dict[str, str]:
     return {f"{prefix}{k}": json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in values.items()}
 
@@ -125,13 +118,13 @@ def current_champion_auc(test: pd.DataFrame, tracking_uri: str, model_name: str)
     return champion.version, float(roc_auc_score(test["label"].to_numpy(int), raw)), None
 
 
-def train(history_path: Path | None = None, until: str | None = None, params: dict | None = None,
+def train(history_path: Path | None = None, until: str | None = None, params: Params | None = None,
           progress: bool = True) -> TrainingOutcome:
     """Train, evaluate, log and gate one model version (see the module docstring)."""
-    from hardtofill.params import load_params
+    from hardtofill.params import get_params
     from training.energy import measure_energy
 
-    params = params if params is not None else load_params()
+    params = params if params is not None else get_params()
     with tempfile.TemporaryDirectory(prefix="hardtofill-train-") as scratch, Steps(progress, total=14) as steps:
         with measure_energy() as energy:
             evaluated = fit_and_evaluate(history_path, until, params, Path(scratch), steps, progress)
@@ -141,7 +134,7 @@ def train(history_path: Path | None = None, until: str | None = None, params: di
         return outcome
 
 
-def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: Steps, progress: bool) -> dict:
+def fit_and_evaluate(history_path, until, params: Params, scratch: Path, steps: Steps, progress: bool) -> dict:
     """Everything that costs energy: features, fit, calibration, baselines, evaluation, fairness,
     explanations, gates, plots and tables (written into `scratch`)."""
     from hardtofill.settings import get_settings
@@ -149,7 +142,7 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     from training.split import SplitError, time_split
 
     settings = get_settings()
-    training = params.get("training", {})
+    training = params.training
     path = Path(history_path or settings.history_path)
     steps.note(f"Reading {path}")
     ensure_default_history(path, settings.history_path, progress=progress)
@@ -161,7 +154,7 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
         raise TrainingError(str(error).splitlines()[0]) from None
     identity = dataset_identity(path, history, until)
     steps.step(f"Building features of {len(history):,} offers")
-    data = prepare(history, params, identity)
+    data = prepare(history, params.context, identity)
     frame = data.frame
     try:
         split = time_split(frame, training)
@@ -184,24 +177,23 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     steps.step("Calibrating on the validation months")
     from training.calibration import choose_calibrator
 
-    calibration_params = params.get("calibration", {})
-    calibrator, calibration_scores = choose_calibrator(
-        raw_valid, y_valid, calibration_params.get("methods", ["isotonic", "sigmoid"]), seed=training.get("seed", 42))
+    calibrator, calibration_scores = choose_calibrator(raw_valid, y_valid, params.calibration.methods,
+                                                       seed=training.seed)
     p_valid, p_test = calibrator.transform(raw_valid), calibrator.transform(raw_test)
-    bands = risk_band_thresholds(p_valid, params.get("risk_bands", {}))
+    bands = band_thresholds(p_valid, params.risk_bands.high_share, params.risk_bands.medium_share)
 
     steps.step("Baselines: occupation x region rate, logistic regression")
     from training.baselines import fit_logistic, rate_baseline
 
-    baseline_rate = rate_baseline(train_rows, training.get("baseline_rate", {}).get("smoothing", 20.0))(test_rows)
-    logistic = fit_logistic(train_rows, training.get("logistic", {}))(test_rows)
+    baseline_rate = rate_baseline(train_rows, training.baseline_rate.smoothing)(test_rows)
+    logistic = fit_logistic(train_rows, training.logistic)(test_rows)
     oracle = test_rows["oracle"].to_numpy(float)
 
     steps.step("Evaluating on the test months")
     from training.metrics import classification_metrics, prefixed
 
-    bins = calibration_params.get("ece_bins", 10)
-    top = params.get("risk_bands", {}).get("high_share", 0.2)
+    bins = params.calibration.ece_bins
+    top = params.risk_bands.high_share
     metrics = {
         **prefixed(classification_metrics(y_test, p_test, top, bins), "test_"),
         **prefixed(classification_metrics(y_valid, p_valid, top, bins), "validation_"),
@@ -220,26 +212,25 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     metrics.update({f"calibration_brier_{k}": v for k, v in calibration_scores.items()})
 
     steps.step("Fairness audit")
-    from training.fairness import fairness_audit, fairness_metrics
+    from training.fairness import fairness, fairness_metrics
 
-    fairness_params = params.get("fairness", {})
-    audited = test_rows.assign(probability=p_test, flagged=p_test >= bands["high"])
-    fairness_table, fairness_summary = fairness_audit(audited, fairness_params, bins)
+    audited = test_rows.assign(probability=p_test, risk=risk_band(p_test, bands))
+    fairness_table, fairness_summary = fairness(audited, audited, params.fairness.min_group_size, bins)
     metrics.update(fairness_metrics(fairness_summary))
 
     steps.step("Gates: quality, fairness, non-regression against the champion")
     from training.gates import fairness_gates, non_regression_gate, quality_gates
     from training.registry import setup_mlflow
 
-    gates_params = params.get("gates", {})
+    gates_params = params.gates
     experiment_id = setup_mlflow(settings.tracking_uri, settings.artifact_root)
     champion_version, champion_auc, incomparable = current_champion_auc(test_rows, settings.tracking_uri,
                                                                         settings.model_name)
     if champion_auc is not None:
         metrics["champion_test_roc_auc"] = champion_auc
     gates = quality_gates(metrics, gates_params)
-    if gates_params.get("fairness", True):
-        gates += fairness_gates(fairness_summary, fairness_params)
+    if gates_params.fairness:
+        gates += fairness_gates(fairness_summary, params.fairness)
     gates += non_regression_gate(metrics["test_roc_auc"], champion_auc, champion_version, gates_params)
     if incomparable:
         gates.append(GateResult("non_regression.comparable", False, float("nan"), float("nan"),
@@ -249,12 +240,12 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     steps.step("Explanations (SHAP) and plots")
     from training.plots import evaluation_plots, fairness_plot, shap_plots
 
-    sample = test_x.sample(min(training.get("shap_rows", 2000), len(test_x)), random_state=training.get("seed", 42))
+    sample = test_x.sample(min(training.shap_rows, len(test_x)), random_state=training.seed)
     contributions = booster.predict(sample, pred_contrib=True)
     plots = scratch / "plots"
     evaluation_plots(y_test, {"model": p_test, "logistic": logistic, "baseline_rate": baseline_rate,
                               "oracle": oracle}, plots, bins)
-    _, importance = shap_plots(contributions, sample, plots, training.get("dependence_plots", 3))
+    _, importance = shap_plots(contributions, sample, plots, training.dependence_plots)
     fairness_plot(fairness_table, plots)
     gain = pd.DataFrame({"feature": booster.feature_name(), "gain": booster.feature_importance("gain"),
                          "splits": booster.feature_importance("split")})
@@ -281,7 +272,7 @@ ARTIFACT_FILES = ("evaluation_table.csv", "fairness_table.csv", "importance.csv"
                   "calibration.json", "risk_bands.json", "split.json", "gates.json", "reference.parquet")
 
 
-def log_and_register(ev: dict, energy, params: dict, scratch: Path, steps: Steps) -> TrainingOutcome:
+def log_and_register(ev: dict, energy, params: Params, scratch: Path, steps: Steps) -> TrainingOutcome:
     """One MLflow run with everything, the model registered natively, the card; then the aliases."""
     import lightgbm
     import mlflow
@@ -292,9 +283,9 @@ def log_and_register(ev: dict, energy, params: dict, scratch: Path, steps: Steps
     from training.model import lightgbm_params, raw_scores
     from training.registry import audit_log_path, move_alias
 
-    settings, training, split, booster = ev["settings"], params.get("training", {}), ev["split"], ev["booster"]
+    settings, training, split, booster = ev["settings"], params.training, ev["split"], ev["booster"]
     metrics, gates, bands, identity = ev["metrics"], ev["gates"], ev["bands"], ev["identity"]
-    fairness_params = params.get("fairness", {})
+    fairness_params = params.fairness
     steps.step("Logging the run to MLflow")
     commit = git_commit()
     with mlflow.start_run(experiment_id=ev["experiment_id"],
@@ -334,10 +325,10 @@ def log_and_register(ev: dict, energy, params: dict, scratch: Path, steps: Steps
             "calibration": ev["calibrator"].to_dict() | {"brier_out_of_fold": ev["calibration_scores"]},
             "metrics": metrics, "aims": AIMS, "importance": ev["importance"], "split": split.as_dict(),
             "risk_bands": bands,
-            "risk_band_shares": {"high_share": 0.2, "medium_share": 0.3} | params.get("risk_bands", {}),
-            "fairness_attributes": fairness_params.get("attributes", []),
+            "risk_band_shares": params.risk_bands.model_dump(),
+            "fairness_attributes": list(AUDIT_COLUMNS),
             "fairness_summary": ev["fairness_summary"],
-            "fairness_thresholds": {k: fairness_params.get(k) for k in
+            "fairness_thresholds": {k: getattr(fairness_params, k) for k in
                                     ("max_equalized_odds_difference", "max_calibration_gap", "min_group_size")},
             "train_rows": ev["rows"]["train"], "dataset": identity,
             "energy": {**energy.as_metrics(), "method": energy.method},
@@ -368,16 +359,14 @@ def _trimmed(booster):
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
 
 
-def _reference(test_rows: pd.DataFrame, probability: np.ndarray, bands: dict, training: dict) -> pd.DataFrame:
+def _reference(test_rows: pd.DataFrame, probability: np.ndarray, bands: dict, training: TrainingParams) -> pd.DataFrame:
     """A sample of the test months for monitoring: features, audit groups, created_at,
     probability, risk band and label."""
     columns = list(FEATURE_NAMES) + [c for c in test_rows.columns if c.startswith("audit_")]
     reference = test_rows[["offer_id", "created_at"] + columns + ["label"]].assign(probability=probability)
-    reference["risk"] = np.where(probability >= bands["high"], "high",
-                                 np.where(probability >= bands["medium"], "medium", "low"))
-    rows = min(training.get("reference_rows", 5000), len(reference))
-    return reference.sample(rows, random_state=training.get("seed", 42)).sort_values("created_at",
-                                                                                      ignore_index=True)
+    reference["risk"] = risk_band(probability, bands)
+    rows = min(training.reference_rows, len(reference))
+    return reference.sample(rows, random_state=training.seed).sort_values("created_at", ignore_index=True)
 
 
 def _write_json(path: Path, data) -> None:
