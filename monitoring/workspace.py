@@ -80,10 +80,11 @@ def open_project(workspace_dir: Path, source: str):
     return workspace, project
 
 
-def replace_run(workspace, project, snapshot, period_label: str) -> str:
-    """Add the period's snapshot, removing an earlier one of the same period."""
+def replace_run(workspace, project, snapshots: list, period_label: str) -> list[str]:
+    """Add the period's snapshots (its report, then its drift by feature when judged), removing
+    earlier ones of the same period."""
     for run_id in workspace.list_runs(project.id):
         run = workspace.get_run(project.id, run_id)
         if run is not None and run.metadata.get("period") == period_label:
             workspace.delete_run(project.id, run_id)
-    return str(workspace.add_run(project.id, snapshot).id)
+    return [str(workspace.add_run(project.id, snapshot).id) for snapshot in snapshots if snapshot is not None]

@@ -83,18 +83,24 @@ def load_champion(alias: str = "champion", model_name: str | None = None,
 
     settings = get_settings()
     model_name = model_name or settings.model_name
-    mlflow.set_tracking_uri(tracking_uri or settings.tracking_uri)
-    client = mlflow.MlflowClient()
+    # Every call names its store: MLflow's global tracking URI is left to the caller.
+    uri = tracking_uri or settings.tracking_uri
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         version = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as error:
         raise ChampionUnavailable(f"no model version of '{model_name}' has the alias "
                                   f"'{alias}' ({error.error_code}): run `make train`") from None
     try:
-        booster = mlflow.lightgbm.load_model(f"models:/{model_name}@{alias}")
+        # By version number, not alias: the model and the artifacts are of the same version even
+        # if the alias moves meanwhile.
+        model_dir = mlflow.artifacts.download_artifacts(f"models:/{model_name}/{version.version}",
+                                                        tracking_uri=uri, registry_uri=uri)
+        booster = mlflow.lightgbm.load_model(model_dir)
         if hasattr(booster, "booster_"):
             booster = booster.booster_
-        directory = Path(mlflow.artifacts.download_artifacts(run_id=version.run_id))
+        directory = Path(mlflow.artifacts.download_artifacts(run_id=version.run_id, tracking_uri=uri,
+                                                             registry_uri=uri))
         spec = json.loads((directory / "feature_spec.json").read_text("utf-8"))
         calibrator = Calibrator.from_dict(json.loads((directory / "calibration.json").read_text("utf-8")))
         card = json.loads((directory / "model_card.json").read_text("utf-8"))
