@@ -189,11 +189,13 @@ def card_markdown(card: dict) -> str:
               f"- Dataset: {ds.get('dataset_offers'):,} offers created {ds.get('dataset_first_created')} to "
               f"{ds.get('dataset_last_created')}, sha256 `{str(ds.get('dataset_sha256'))[:16]}…`.", "",
               "## Quantitative analyses (fairness)",
-              "| attribute | groups measured | equalized odds difference | calibration gap | flagged share gap |",
+              "| attribute | groups judged | equalized odds difference | calibration gap (group) | "
+              "share flagged difference |",
               "| --- | --- | --- | --- | --- |"]
-    for attribute, gaps in card["quantitative_analyses"]["fairness_gaps"].items():
-        lines.append(f"| {attribute} | {int(gaps['groups_measured'])} | {_fmt(gaps['equalized_odds_difference'])} | "
-                     f"{_fmt(gaps['calibration_gap'])} | {_fmt(gaps['flagged_share_difference'])} |")
+    for attribute, gaps in card["quantitative_analyses"]["fairness_gaps"].items():  # training.fairness.GAP_NAMES
+        group = f" ({gaps['calibration_gap_group']})" if gaps.get("calibration_gap_group") else ""
+        lines.append(f"| {attribute} | {int(gaps['groups_judged'])} | {_fmt(gaps['equalized_odds_difference'])} | "
+                     f"{_fmt(gaps['calibration_gap'])}{group} | {_fmt(gaps['share_flagged_difference'])} |")
     th = card["quantitative_analyses"]["thresholds"]
     lines += [f"- Thresholds: equalized odds difference at most {th['max_equalized_odds_difference']}, calibration "
               f"gap at most {th['max_calibration_gap']}, over groups of at least {th['min_group_size']} offers "
