@@ -11,7 +11,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-EXPERIMENT = "hardtofill"
+from training.contract import EXPERIMENT  # the registry's names are in training.contract
 
 
 class RegistryError(RuntimeError):

@@ -2,7 +2,9 @@
 
 import json
 
+import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.spec import FEATURE_NAMES
@@ -41,6 +43,15 @@ def test_run_has_dataset_identity_commit_and_every_artifact(client, trained_stor
     assert run.data.tags["mlflow.source.git.commit"]
     names = {a.path for a in client.list_artifacts(trained_store.run_id)}
     assert CONTRACT_ARTIFACTS | {"plots", "evaluation_table.csv", "fairness_table.csv"} <= names
+    from training import contract  # the one module that names them, written out above on purpose
+
+    assert set(contract.CHAMPION_ARTIFACTS) == CONTRACT_ARTIFACTS and set(contract.RUN_TABLES) <= names
+    from training.fairness import TABLE_COLUMNS
+
+    table = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=trained_store.run_id,
+                                                            artifact_path=contract.FAIRNESS_TABLE,
+                                                            tracking_uri=trained_store.tracking_uri))
+    assert tuple(table.columns) == TABLE_COLUMNS
     plots = {a.path.removeprefix("plots/") for a in client.list_artifacts(trained_store.run_id, "plots")}
     assert {"roc_test.png", "pr_test.png", "calibration_test.png", "shap_beeswarm.png", "fairness.png"} <= plots
     assert sum(p.startswith("shap_dependence_") for p in plots) == 3
@@ -58,7 +69,10 @@ def test_champion_and_candidate_aliases_point_at_the_new_version(client, trained
 def test_champion_loads_by_alias_and_scores_like_training(trained_store_env):
     from training.champion import load_champion
 
+    mlflow.set_tracking_uri("sqlite:///elsewhere-never-created.db")
     champion = load_champion()
+    # the store is named on each call: MLflow's global tracking URI is the caller's own
+    assert mlflow.get_tracking_uri() == "sqlite:///elsewhere-never-created.db"
     assert champion.version == trained_store_env.champion_version
     reference = champion.reference()
     probabilities = champion.probabilities(reference[list(FEATURE_NAMES)])
@@ -68,6 +82,12 @@ def test_champion_loads_by_alias_and_scores_like_training(trained_store_env):
     assert 0.1 < high_share < 0.35  # bands were set for ~20 % of offers on validation
     contributions = champion.contributions(reference[list(FEATURE_NAMES)].head(50))
     assert contributions.shape == (50, len(FEATURE_NAMES) + 1)
+    # serving caps the booster's threads on its own copy: the loaded champion is left as it was
+    from serving.scoring import Scorer
+
+    booster = champion.booster
+    scorer = Scorer(champion)
+    assert champion.booster is booster and scorer.champion.booster is not booster
 
 
 def test_model_card_states_every_section_and_the_four_legal_items(trained_store_env):
@@ -83,6 +103,13 @@ def test_model_card_states_every_section_and_the_four_legal_items(trained_store_
     assert set(crpa) == {"contribution_to_decision", "data_and_sources", "parameters_and_weights", "operations"}
     assert len(crpa["parameters_and_weights"]["weights"]) == len(FEATURE_NAMES)
     assert card["risk_bands"]["thresholds"] == champion.risk_bands
+    # one definition of the audited groups and of the fairness gaps, in the card as in monitoring
+    from features.spec import AUDIT_COLUMNS
+    from training.fairness import GAP_NAMES
+
+    assert tuple(card["factors"]["evaluation_groups"]) == AUDIT_COLUMNS
+    assert tuple(card["quantitative_analyses"]["fairness_gaps"]) == AUDIT_COLUMNS
+    assert all(tuple(gaps) == GAP_NAMES for gaps in card["quantitative_analyses"]["fairness_gaps"].values())
     distance = card["metrics"]["distance_to_aims"]
     assert {"auc_lift_over_best_baseline", "auc_gap_to_oracle", "ece"} <= set(distance)
     markdown = (champion.artifacts_dir / "model_card.md").read_text("utf-8")
