@@ -49,15 +49,21 @@ _MIN_TIME = np.iinfo(np.int64).min
 
 @dataclass(frozen=True)
 class ContextParams:
-    window_days: int = 180  # labels known in the last six months
-    open_max_age_days: int = 180  # an offer open longer than that no longer counts as open
-    smoothing: float = 20.0  # pseudo-count pulling small groups toward the wider level
-    prior_rate: float = 0.5  # national rate before any label is known
-    salary_min_offers: int = 5  # fewer shown salaries than that: use the wider level
+    """The `context` section of params.yaml (meanings there; checked by hardtofill.params)."""
+
+    window_days: int
+    open_max_age_days: int
+    smoothing: float
+    prior_rate: float
+    salary_min_offers: int
 
     @classmethod
     def from_dict(cls, params: dict | None) -> "ContextParams":
-        return cls(**(params or {}))
+        """From the section's values; keys not given (all, for None) are the project's params.yaml
+        ones (checked there): no second set of defaults here."""
+        from hardtofill.params import get_params
+
+        return cls(**{**get_params().context.model_dump(), **(params or {})})
 
 
 def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -103,7 +109,7 @@ class MarketContext:
 
     events: dict[str, pd.DataFrame]  # level -> key, time (ns), d_labelled, d_hard, d_open
     salaries: dict[str, pd.DataFrame]  # level -> key, month (ns, or MIN for a snapshot), median, count
-    params: ContextParams = field(default_factory=ContextParams)
+    params: ContextParams = field(default_factory=lambda: ContextParams.from_dict(None))
     as_of: pd.Timestamp | None = None
 
     # ---- building -------------------------------------------------------------------------
@@ -112,7 +118,7 @@ class MarketContext:
                      params: ContextParams | None = None) -> "MarketContext":
         """`parsed`: parsed offer frame (rome_code, department, region, created_at,
         salary_yearly_mid); `labelled`: its lifecycle with label and label_known_at, same rows."""
-        params = params or ContextParams()
+        params = params or ContextParams.from_dict(None)
         events = _events(labelled.reset_index(drop=True), params)
         places = parsed.reset_index(drop=True)
         by_level = {}
