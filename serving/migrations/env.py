@@ -15,8 +15,9 @@ config = context.config
 
 def run(connection) -> None:
     # render_as_batch: SQLite alters a table by copying it, which autogenerate must write so.
+    # transactional_ddl: true on SQLite too, as serving.migrate opens it with BEGIN IMMEDIATE.
     context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,9 +29,13 @@ given = config.attributes.get("connection")
 if given is not None:
     run(given)
 else:
+    from logging.config import fileConfig
+
     from hardtofill.settings import get_settings
     from serving.migrate import locked_connection
 
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
     url = context.get_x_argument(as_dictionary=True).get("url") or get_settings().store_url
     with locked_connection(url) as connection:
         run(connection)
