@@ -199,7 +199,10 @@ class PredictionStore:
         in `scores`) is skipped, whatever its other fields, so writing the same scores again (a
         retry, a journal replayed after a crash) stores nothing twice. All the new rows are written
         in one transaction, or none. Returns how many were newly stored."""
-        unique = list({s.score_id: s for s in reversed(scores)}.values())[::-1]  # first of each id
+        first: dict[str, ScoreRecord] = {}
+        for record in scores:
+            first.setdefault(record.score_id, record)
+        unique = list(first.values())
         if not unique:
             return 0
         rows = [{

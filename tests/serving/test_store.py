@@ -165,10 +165,13 @@ def test_record_scores_stores_each_score_id_once(store):
     assert store.record_scores(batch) == 0  # replayed whole
     later = score("B9", T0 + timedelta(hours=1))
     assert store.record_scores([*batch[3:], later, later]) == 1  # partly replayed, one repeated
+    first, second = score("C1", T0), score("C2", T0)
+    twin = second.model_copy(update={"score_id": first.score_id, "offer_id": "C9"})
+    assert store.record_scores([first, second, twin]) == 2  # in order, the first of each id
     changed = batch[0].model_copy(update={"probability": 0.1})
     assert store.record_scores([changed]) == 0  # same id: the stored score stands
     frame = store.scores()
-    assert frame["offer_id"].tolist() == ["B0", "B1", "B2", "B3", "B4", "B9"]
+    assert frame["offer_id"].tolist() == ["B0", "B1", "B2", "B3", "B4", "B9", "C1", "C2"]
     assert frame["probability"].iloc[0] == 0.7
     assert store.record_scores([]) == 0
     with pytest.raises(ValidationError):  # a score id carries no free text
