@@ -18,10 +18,10 @@ function setStatus(text, isError = false) {
 
 function percent(p) { return Math.round(p * 100) + " %"; }
 
-async function call(path, body) {
+async function call(path, body, headers = {}) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + apiKey() },
+    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + apiKey(), ...headers },
     body: JSON.stringify(body),
   });
   let data = null;
@@ -107,6 +107,25 @@ function render(results, model) {
     `${counts.medium} à risque moyen, ${counts.low} à risque faible.`;
 }
 
+// One Idempotency-Key per feedback: sending the same form again (a retry after an error, a double
+// click) reuses it, so the store keeps one row; a changed choice is a new feedback with a new key.
+function newUuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));  // pages served over plain http
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function feedbackKey(form, body) {
+  const sent = JSON.stringify(body);
+  if (form.dataset.feedbackBody !== sent) {
+    form.dataset.feedbackBody = sent;
+    form.dataset.feedbackKey = newUuid();
+  }
+  return form.dataset.feedbackKey;
+}
+
 async function recordFeedback(event, result, model) {
   event.preventDefault();
   const form = event.target, done = form.querySelector(".recorded");
@@ -115,7 +134,7 @@ async function recordFeedback(event, result, model) {
   if (!body.action) { done.textContent = "Choisissez une action."; done.className = "recorded error"; return; }
   if (form.elements.reason_code.value) body.reason_code = form.elements.reason_code.value;
   try {
-    await call("/feedback", body);
+    await call("/feedback", body, { "Idempotency-Key": feedbackKey(form, body) });
     done.textContent = "Enregistré ✓";
     done.className = "recorded";
   } catch (error) {

@@ -145,18 +145,34 @@ class HardToFill:
         """An adviser's action on an offer (a code, with an optional reason code: never free
         text), and/or its outcome (filled, abandoned, cancelled) with the date. The body is the
         request itself; an unknown field (a comment, say) is refused, not stored."""
+        from serving.idempotency import HEADER, InvalidIdempotencyKey, parse_idempotency_key
         from serving.records import FeedbackRecord, OutcomeRecord
+        from serving.store import IdempotencyKeyReused, request_fingerprint
 
-        answer: dict[str, Any] = {"offer_id": request.offer_id, "feedback_id": None, "outcome_recorded": False}
-        if request.action is not None:
-            answer["feedback_id"] = self.store.record_feedback(FeedbackRecord(
-                offer_id=request.offer_id, action=request.action, reason_code=request.reason_code,
-                client=self._client(ctx), risk=request.risk,
-                model_version=request.model_version or (self.scorer.champion.version if self.scorer else None)))
-        if request.outcome is not None:
-            self.store.record_outcome(OutcomeRecord(offer_id=request.offer_id, outcome=request.outcome,
-                                                    outcome_date=request.outcome_date))
-            answer["outcome_recorded"] = True
+        try:  # a retry carrying the same key is answered from the store, not stored again
+            key = parse_idempotency_key(ctx.request.headers.getlist(HEADER))
+        except InvalidIdempotencyKey as problem:
+            log.info("400 on /feedback: invalid %s header", HEADER)
+            return error(400, str(problem), ctx, fields=[HEADER])
+        client = self._client(ctx)
+        feedback = None if request.action is None else FeedbackRecord(
+            offer_id=request.offer_id, action=request.action, reason_code=request.reason_code,
+            client=client, risk=request.risk,
+            model_version=request.model_version or (self.scorer.champion.version if self.scorer else None))
+        outcome = None if request.outcome is None else OutcomeRecord(
+            offer_id=request.offer_id, outcome=request.outcome, outcome_date=request.outcome_date)
+        try:
+            receipt = self.store.record_feedback_request(
+                feedback, outcome, client=client, idempotency_key=key,
+                fingerprint=request_fingerprint(request.model_dump(mode="json")))
+        except IdempotencyKeyReused:
+            log.info("422 on /feedback: %s reused for another body", HEADER)
+            return error(422, f"en-tête {HEADER} déjà utilisé pour un autre retour : générez une nouvelle clé "
+                         "pour chaque retour", ctx, fields=[HEADER])
+        if receipt.replayed:
+            ctx.response.headers["Idempotent-Replayed"] = "true"
+        answer: dict[str, Any] = {"offer_id": request.offer_id, "feedback_id": receipt.feedback_id,
+                                  "outcome_recorded": receipt.outcome_recorded}
         if self.scorer is not None:
             answer.update(model=self.scorer.model, notice=self.scorer.notice)
         return FeedbackAnswer(**answer)

@@ -83,6 +83,11 @@ def test_adviser_scores_the_real_offers_sees_risk_and_reasons_and_records_an_act
     assert mine.iloc[0]["reason_code"] == "recruiter_known_fast" and mine.iloc[0]["client"] == "tests"
     assert mine.iloc[0]["model_version"] == str(trained_store.champion_version)
     assert mine.iloc[0]["risk"] in ("low", "medium", "high")
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as again:
+        first.get_by_test_id("record").click()  # sent again (a double click, a retry): stored once
+    assert again.value.status == 200 and again.value.headers.get("idempotent-replayed") == "true"
+    stored = PredictionStore(store_url).feedback()
+    assert len(stored[(stored["offer_id"] == offer_id) & (stored["action"] == "disagreed")]) == 1
 
 
 def test_latest_offers_bad_json_and_a_wrong_key(page, api_key):
