@@ -1,9 +1,9 @@
 """What an interrupted or rejected training leaves behind, and how it is cleared up.
 
 - A training killed while its MLflow run is open leaves the run RUNNING forever (MLflow has no
-  heartbeat). Every training run is tagged with the host and the process that runs it
-  (`process_tags`); at the next `hardtofill train`, `close_dead_runs` ends as KILLED every RUNNING
-  run whose process on this host is gone. A run from another host is left alone (its process
+  heartbeat). Every training run is tagged with the host (a digest of its name) and the process
+  that runs it (`process_tags`); at the next `hardtofill train`, `close_dead_runs` ends as KILLED
+  every RUNNING run whose process on this host is gone. A run from another host is left alone (its process
   cannot be checked from here) and reported.
 - A killed or rejected training leaves a model version without an alias. `stray_versions` lists
   the versions that hold no alias and never held `champion` (the audit log says so; former
@@ -32,9 +32,16 @@ def _process_started(pid: int) -> float | None:
         return None
 
 
+def host_id() -> str:
+    """This machine, as a digest: a host name may hold a person's name, MLflow must not."""
+    import hashlib
+
+    return hashlib.sha256(socket.gethostname().encode("utf-8")).hexdigest()[:16]
+
+
 def process_tags() -> dict[str, str]:
     """Tags of a training run naming the process that runs it."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
+    return {HOST_TAG: host_id(), PID_TAG: str(os.getpid()),
             STARTED_TAG: repr(_process_started(os.getpid()))}
 
 
@@ -57,7 +64,7 @@ class OpenRun:
     closed: bool  # ended as KILLED now; False: left open (another host, or no process tags)
 
     def message(self) -> str:
-        where = f"process {self.pid} on {self.host}" if self.host else "a process not recorded"
+        where = f"process {self.pid} on host {self.host}" if self.host else "a process not recorded"
         if self.closed:
             return (f"MLflow run {self.run_id} (started {self.started}) was left RUNNING by a training that "
                     f"did not finish ({where} is gone): ended as KILLED.")
@@ -77,7 +84,7 @@ def close_dead_runs(client) -> list[OpenRun]:
     experiments = {e.experiment_id: e.name for e in _experiments(client)}
     if not experiments:
         return []
-    host = socket.gethostname()
+    host = host_id()
     found: list[OpenRun] = []
     runs = client.search_runs(list(experiments), filter_string="attributes.status = 'RUNNING'",
                               order_by=["attributes.start_time ASC"])
