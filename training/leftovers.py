@@ -64,12 +64,15 @@ class OpenRun:
     closed: bool  # ended as KILLED now; False: left open (another host, or no process tags)
 
     def message(self) -> str:
-        where = f"process {self.pid} on host {self.host}" if self.host else "a process not recorded"
+        where = f"process {self.pid} on host {self.host}"
         if self.closed:
             return (f"MLflow run {self.run_id} (started {self.started}) was left RUNNING by a training that "
                     f"did not finish ({where} is gone): ended as KILLED.")
-        return (f"MLflow run {self.run_id} (started {self.started}) is RUNNING in {where}: "
-                "left as it is, it cannot be checked from this host.")
+        if not self.host:
+            return (f"MLflow run {self.run_id} (started {self.started}) is RUNNING without process tags (an "
+                    "older training): left as it is; end it in the MLflow UI if no training is running.")
+        return (f"MLflow run {self.run_id} (started {self.started}) is RUNNING in {where}, another "
+                "machine: left as it is, its process cannot be checked from here.")
 
 
 def _experiments(client) -> list:
