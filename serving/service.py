@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
+from serving.docs_page import LocalDocsPage
 from serving.schemas import ExplainResponse, FeedbackAnswer, FeedbackRequest, LatestResponse, ScoreResponse
 
 log = logging.getLogger("bentoml.hardtofill")
@@ -210,3 +211,4 @@ class HardToFill:
 
 
 HardToFill.add_asgi_middleware(ApiKeyMiddleware)
+HardToFill.add_asgi_middleware(LocalDocsPage)  # our page at /, not BentoML's (Google Tag Manager)

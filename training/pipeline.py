@@ -199,7 +199,10 @@ def log_and_promote(trained: Trained, energy, params: Params, scratch: Path, ste
     fairness_params = params.fairness
     steps.step("Logging the run to MLflow")
     commit = git_commit()
-    with mlflow.start_run(experiment_id=trained.experiment_id,
+    from training.leftovers import process_tags
+
+    # Tagged with its process, so that the next training can tell it was killed (training.leftovers).
+    with mlflow.start_run(experiment_id=trained.experiment_id, tags=process_tags(),
                           run_name=f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}") as run:
         mlflow.set_tags({"mlflow.source.git.commit": commit, "git_commit": commit,
                          "dataset_sha256": identity["dataset_sha256"]})
