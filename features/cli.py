@@ -17,7 +17,7 @@ def generate(
                              "[default: HARDTOFILL_HISTORY_PATH]"),
     start: str = typer.Option("2023-01-01", "--start", help="First month (YYYY-MM-DD, day ignored)."),
     drift: str = typer.Option(None, "--drift",
-                              help="Drift scenario: tension_shock, salary_shift or new_occupations."),
+                              help="Drift scenario: tension_shock, salary_shift, new_occupations or rome4."),
     drift_from: int = typer.Option(None, "--drift-from", help="Month index (0-based) the drift starts."),
 ) -> None:
     """Generate a realistic offer history in the API v2 shape, with lifecycles and the oracle."""

@@ -27,6 +27,7 @@ class AlertThresholds(Strict):
     max_ece: float = Field(0.05, ge=0)
     max_equalized_odds_difference: float = Field(0.6, ge=0)
     max_calibration_gap: float = Field(0.15, ge=0)
+    max_unseen_occupation_share: float = Field(0.05, ge=0, le=1)
 
 
 class MonitoringParams(Strict):
