@@ -255,6 +255,9 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     evaluation_plots(y_test, {"model": p_test, "logistic": logistic, "baseline_rate": baseline_rate,
                               "oracle": oracle}, plots, bins)
     _, importance = shap_plots(contributions, sample, plots, training.get("dependence_plots", 3))
+    from training.interactions import interaction_analysis  # documented interactions, advice direction
+
+    metrics.update(interaction_analysis(booster, calibrator, sample, contributions, plots, advice_x=test_x))
     fairness_plot(fairness_table, plots)
     gain = pd.DataFrame({"feature": booster.feature_name(), "gain": booster.feature_importance("gain"),
                          "splits": booster.feature_importance("split")})
