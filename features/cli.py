@@ -38,8 +38,14 @@ def generate(
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
+    from features.generator.reference import ReferenceDataMissing
+
     path = out or get_settings().history_path
-    written = write_history(config, path)
+    try:
+        written = write_history(config, path)
+    except ReferenceDataMissing as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"Wrote {written:,} offers over {months} months to {path}"
                   + (f" (drift {drift} from month {drift_from})" if drift else ""))
 

@@ -152,7 +152,12 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     training = params.get("training", {})
     path = Path(history_path or settings.history_path)
     steps.note(f"Reading {path}")
-    ensure_default_history(path, settings.history_path, progress=progress)
+    from features.generator.reference import ReferenceDataMissing
+
+    try:
+        ensure_default_history(path, settings.history_path, progress=progress)
+    except ReferenceDataMissing as error:  # a fresh machine without ../shared beside the repository
+        raise TrainingError(str(error)) from None
     if not path.is_file():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
     try:

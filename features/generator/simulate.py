@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from features.generator.figures import Figures, load_figures
-from features.generator.reference import ReferenceParams, occupation_cells
+from features.generator.reference import ReferenceParams, default_reference_dir, occupation_cells
 
 DRIFT_SCENARIOS = ("tension_shock", "salary_shift", "new_occupations", "rome4")
 SHOCKED_DOMAIN = "F"  # construction: 50 to 72 days to fill between 2016 and 2018 (FIGURES §1)
@@ -132,7 +132,8 @@ class _Tables:
 
         self.figures = figures
         reference = ReferenceParams(**figures.reference.model_dump())
-        cells = occupation_cells(config.reference_dir, reference, get_settings().data_dir / "reference_cache")
+        cells = occupation_cells(Path(config.reference_dir or default_reference_dir()), reference,
+                                 get_settings().data_dir / "reference_cache")
         self.codes = sorted(cells["rome_code"].unique())
         code_index = {c: i for i, c in enumerate(self.codes)}
         labels = cells.drop_duplicates("rome_code").set_index("rome_code")["rome_label"]

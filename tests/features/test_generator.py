@@ -330,6 +330,18 @@ def test_a_missing_reference_folder_is_named_in_the_error(tmp_path):
         occupation_cells(tmp_path, ReferenceParams(5, 20, 50))
 
 
+def test_generate_without_the_reference_tables_names_them_and_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARDTOFILL_REFERENCE_DIR", str(tmp_path / "nowhere"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "h.jsonl"), "--offers", "10"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "metiers_tension.csv" in result.output and "HARDTOFILL_REFERENCE_DIR" in result.output
+    assert not (tmp_path / "h.jsonl").exists()
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
