@@ -14,6 +14,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HARDTOFILL_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Where generated histories live.")
+    reference_dir: Path = Field(
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "reference",
+        description="Published tables the generator reads (metiers_tension.csv, bmo2025.xlsx): "
+        "../shared/data/reference beside the repository.",
+    )
     history_path: Path = Field(
         Path("data/offers_history.jsonl.gz"), description="The offer history used by training."
     )

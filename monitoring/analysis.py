@@ -47,6 +47,8 @@ class ModelInfo:
     reference: pd.DataFrame  # features, audit_*, probability (and label)
     risk_bands: dict[str, float]
     promised: dict[str, float]
+    # Occupation codes the model learned (its feature spec); empty: those of the reference sample.
+    known_occupations: tuple[str, ...] = ()
 
 
 @dataclass
@@ -144,6 +146,16 @@ def _alert_rows(alerts: list[Alert]) -> list[list]:
 ALERT_HEADER = ["kind", "name", "value", "threshold", "what it means", "what to do"]
 
 
+def unseen_occupations(current: pd.DataFrame, known: set[str], top: int = 10) -> dict:
+    """Scored offers whose occupation code the model never saw (e.g. ROME 4.0 codes): it scores
+    them from their domain, place and the rest of the offer only."""
+    codes = current["rome_code"].dropna().astype(str) if "rome_code" in current else pd.Series(dtype=str)
+    unseen = codes[~codes.isin(known)]
+    counts = unseen.value_counts()
+    return {"share": float(len(unseen) / len(current)) if len(current) else None, "offers": int(len(unseen)),
+            "codes": int(counts.size), "top": {str(k): int(v) for k, v in counts.head(top).items()}}
+
+
 def _value_metrics(summary: dict, fairness_table: pd.DataFrame, feedback_table: pd.DataFrame):
     """Our own figures as Evidently metrics: one line each on the dashboard, tables in the HTML."""
     from monitoring.evidently_values import MonitoringValue
@@ -162,6 +174,10 @@ def _value_metrics(summary: dict, fairness_table: pd.DataFrame, feedback_table: 
     drift = summary["drift"]
     value("offers_scored", summary["offers"])
     value("high_risk_share", drift["high_risk_share"], title="Share of offers flagged high risk")
+    unseen = summary["unseen_occupations"]
+    value("unseen_occupation_share", unseen["share"],
+          title=f"Offers with an occupation code the model never saw: {unseen['offers']} ({unseen['codes']} codes)",
+          header=["code", "offers"], rows=[[code, str(n)] for code, n in unseen["top"].items()])
     value("reference_high_risk_share", drift["reference_high_risk_share"],
           title="Share flagged high risk in the reference")
     q, promised = summary["quality"], summary["promised"]
@@ -216,6 +232,8 @@ def analyse_period(data: PeriodData, model: ModelInfo, params: MonitoringParams)
                   "probability": None, "reference_high_risk_share": reference_high,
                   "high_risk_share": float((current["risk"] == "high").mean()) if len(current) else None},
         "promised": dict(model.promised),
+        "unseen_occupations": unseen_occupations(
+            current, set(model.known_occupations) or set(reference.get("rome_code", pd.Series(dtype=str)).dropna())),
     }
     q = quality(matured["label"].to_numpy(float), matured["probability"].to_numpy(float),
                 params.capacity_share, params.ece_bins) if len(matured) else {"matured_offers": 0.0}

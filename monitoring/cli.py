@@ -120,7 +120,8 @@ def model_info(champion, reference_rows: int):
     if len(reference) > reference_rows:
         reference = reference.sample(reference_rows, random_state=0)
     return ModelInfo(name=champion.model_name, version=champion.version, reference=reference.reset_index(drop=True),
-                     risk_bands=champion.risk_bands, promised=promised(champion.card))
+                     risk_bands=champion.risk_bands, promised=promised(champion.card),
+                     known_occupations=tuple(champion.categories.get("rome_code", ())))
 
 
 def register(app: typer.Typer) -> None:

@@ -44,6 +44,7 @@ from features.generator.figures import load_figures
 from features.ingest import offers_frame_from_json, read_history
 from features.labels import HORIZON, label_offers, matured
 from hardtofill.notebook import start_notebook
+from hardtofill.settings import get_settings
 
 ROOT, settings = start_notebook()
 figures = load_figures()
@@ -334,10 +335,11 @@ plt.show()
 
 # %%
 occupations = pd.DataFrame({"real sample offers": sample["rome_code"].value_counts()})
-occupations["label (figures.yaml)"] = [figures.occupations[c][1] if c in figures.occupations else "?"
-                                       for c in occupations.index]
-occupations["BMO 2019 % difficult"] = [figures.occupations[c][0] if c in figures.occupations else np.nan
-                                       for c in occupations.index]
+# Every ROME code of metiers_tension.csv is generated (features/generator/reference.py).
+tension = pd.read_csv(get_settings().reference_dir / "metiers_tension.csv").groupby("rome_code").agg(
+    label=("rome_label", "first"), pct=("tension_pct", "mean"))
+occupations["label (metiers_tension.csv)"] = tension["label"].reindex(occupations.index).fillna("?").to_numpy()
+occupations["BMO 2019 % difficult"] = tension["pct"].reindex(occupations.index).to_numpy()
 same_codes = frame["rome_code"].isin(occupations.index)
 occupations["history offers"] = frame.loc[same_codes, "rome_code"].value_counts()
 occupations["history hard to fill %"] = labelled[labelled["rome_code"].isin(occupations.index)].groupby(
@@ -348,7 +350,6 @@ display(occupations.round(1))
 
 # %%
 domain_shares = shares("rome_domain")
-domain_shares["figures.yaml weight %"] = pd.Series({d: v.weight for d, v in figures.domains.items()}) * 100
 region_shares = shares("region")
 volumes = pd.Series({r: v[0] for r, v in figures.regions.items()})
 region_shares["BMO 2025 projects %"] = volumes / volumes.sum() * 100

@@ -133,6 +133,7 @@ def build_card(facts: dict) -> dict:
         "energy": {"energy_kwh": facts["energy"]["energy_kwh"], "co2e_kg": facts["energy"]["co2e_kg"],
                    "method": facts["energy"]["method"]},
         "gates": facts.get("gates", []),
+        "interactions": {k: v for k, v in m.items() if k.startswith(("interaction_", "advice_salary_"))},
     }
 
 
@@ -202,7 +203,10 @@ def card_markdown(card: dict) -> str:
               "(smaller groups are in the table, marked small).", "",
               "## Risk bands", f"- {card['risk_bands']['rule']}.", f"- {card['risk_bands']['why']}.", "",
               "## Ethical considerations"] + [f"- {e}" for e in card["ethical_considerations"]]
-    lines += ["", "## Caveats and recommendations"] + [f"- {c}" for c in card["caveats_and_recommendations"]]
+    from training.interactions import card_lines
+
+    lines += [""] + card_lines(card.get("interactions", {}))
+    lines += ["## Caveats and recommendations"] + [f"- {c}" for c in card["caveats_and_recommendations"]]
     crpa = card["crpa_r311_3_1_2"]
     lines += ["", "## What the law asks (CRPA art. R311-3-1-2), at model level",
               f"1. **How the processing contributes to the decision**: {crpa['contribution_to_decision']}",

@@ -174,6 +174,11 @@ def run_stages(history_path, until, params: Params, scratch: Path, steps: Steps,
     audited = stages.audit(data, fitted, evaluation, params, champion)
     steps.step("Explanations (SHAP) and plots")
     explanation = stages.explain(data, fitted, params.training, scratch / contract.PLOTS)
+    from training.interactions import interaction_analysis  # documented interactions, advice direction
+
+    evaluation.metrics.update(interaction_analysis(
+        fitted.booster, fitted.calibrator, explanation.sample, explanation.contributions, scratch / contract.PLOTS,
+        advice_x=data.x["test"]))
     stages.write_artifacts(scratch, data, fitted, evaluation, audited, explanation, params)
     return Trained(data=data, fitted=fitted, evaluation=evaluation, audit=audited, explanation=explanation,
                    experiment_id=experiment_id)

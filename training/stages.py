@@ -58,8 +58,13 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
     from training.data import dataset_identity, ensure_default_history, load_history, prepare
     from training.split import SplitError, time_split
 
+    from features.generator.reference import ReferenceDataMissing
+
     path = Path(history_path)
-    ensure_default_history(path, default_path, progress=progress)
+    try:
+        ensure_default_history(path, default_path, progress=progress)
+    except ReferenceDataMissing as error:  # a fresh machine without ../shared beside the repository
+        raise TrainingError(str(error)) from None
     if not path.is_file():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
     try:

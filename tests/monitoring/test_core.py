@@ -76,6 +76,19 @@ def test_alerts_say_what_is_crossed_and_what_to_do():
     assert evaluate(summary, thresholds) == []
 
 
+def test_unseen_occupations_are_counted_and_alerted():
+    from monitoring.analysis import unseen_occupations
+
+    current = pd.DataFrame({"rome_code": ["M1805"] * 80 + ["M1854"] * 15 + ["K1830"] * 5})
+    unseen = unseen_occupations(current, {"M1805"})
+    assert unseen == {"share": 0.2, "offers": 20, "codes": 2, "top": {"M1854": 15, "K1830": 5}}
+    summary = {"period": "2025-03", "unseen_occupations": unseen}
+    (alert,) = evaluate(summary, AlertThresholds())
+    assert alert.name == "unseen_occupations" and "M1854" in alert.message and "ROME" in alert.action
+    summary["unseen_occupations"] = unseen_occupations(current, {"M1805", "M1854", "K1830"})
+    assert evaluate(summary, AlertThresholds()) == []
+
+
 def test_periods_and_months():
     months = periods_between("2023-01-15", "2023-04-01", "month")
     assert [p.label for p in months] == ["2023-01", "2023-02", "2023-03"]

@@ -57,6 +57,17 @@ def test_run_has_dataset_identity_commit_and_every_artifact(client, trained_stor
     assert sum(p.startswith("shap_dependence_") for p in plots) == 3
 
 
+def test_run_logs_the_documented_interactions_and_the_advice_direction(client, trained_store):
+    metrics = client.get_run(trained_store.run_id).data.metrics
+    plots = {a.path.removeprefix("plots/") for a in client.list_artifacts(trained_store.run_id, "plots")}
+    assert {"interaction_salary_x_qualification.png", "interaction_experience_x_tightness.png"} <= plots
+    # The generator makes pay matter for low-skilled offers (elasticity -2.5) and barely for managers
+    # (-0.3): the model's what-if answer to a 10 % raise must follow.
+    assert metrics["advice_salary_raise_offers_low"] > 100
+    assert metrics["advice_salary_raise_gain_low"] > metrics["advice_salary_raise_gain_managers"]
+    assert metrics["advice_salary_raise_gain_low"] > 0
+
+
 def test_champion_and_candidate_aliases_point_at_the_new_version(client, trained_store):
     for alias in ("champion", "candidate"):
         version = client.get_model_version_by_alias(trained_store.model_name, alias)
@@ -114,3 +125,4 @@ def test_model_card_states_every_section_and_the_four_legal_items(trained_store_
     assert {"auc_lift_over_best_baseline", "auc_gap_to_oracle", "ece"} <= set(distance)
     markdown = (champion.artifacts_dir / "model_card.md").read_text("utf-8")
     assert "R311-3-1-2" in markdown and "Distance to the aims" in markdown and "kWh" in markdown
+    assert "Interactions the model recovers" in markdown and "10 % salary raise" in markdown
