@@ -6,6 +6,7 @@ so nothing personal can slip into the store through a comment box.
 
 from datetime import UTC, date, datetime
 from typing import Literal
+from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,6 +53,8 @@ class Record(BaseModel):
 
 
 class ScoreRecord(Record):
+    # Unique per answered score: the journal is replayed idempotently by it (serving.score_writer).
+    score_id: str = Field(default_factory=lambda: uuid4().hex, pattern=r"^[0-9a-f]{32}$")
     offer_id: str = Field(min_length=1, max_length=64)
     scored_at: datetime = Field(default_factory=now_utc)
     offer_created_at: datetime | None = None

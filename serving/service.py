@@ -59,14 +59,17 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
 @bentoml.asgi_app(web, path="/")
 @bentoml.service(
     name="hardtofill",
-    # One worker by default (HARDTOFILL_WORKERS to change it), two request threads: on two cores,
-    # each request's LightGBM call uses one thread (params serving.lightgbm_threads).
+    # Chosen by measurement (benchmarks/RESULTS.md, docs/serving.md): one worker by default
+    # (HARDTOFILL_WORKERS=2 uses both cores for many clients), two request threads, each request's
+    # LightGBM call on one thread (serving.lightgbm_threads); beyond max_concurrency requests in
+    # flight per worker, BentoML answers 503 at once instead of queueing for hundreds of ms.
     workers=get_settings().workers,
     threads=2,
-    traffic={"timeout": 300},
+    traffic={"timeout": 300, "max_concurrency": 32},
 )
 class HardToFill:
     def __init__(self) -> None:
+        from serving.score_writer import ScoreWriter, journal_dir
         from serving.scoring import Scorer, ServingParams
         from serving.store import PredictionStore
         from training.champion import ChampionUnavailable, load_champion
@@ -75,6 +78,8 @@ class HardToFill:
         settings = get_settings()
         self.params = ServingParams.load()
         self.store = PredictionStore(settings.store_url)
+        # Scores are journaled before the answer and stored by a writer thread (serving.score_writer).
+        self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
         self.scorer = None
         self.unavailable: str | None = None
         try:
@@ -88,6 +93,11 @@ class HardToFill:
             log.error("not ready, no model served: %s", self.unavailable)
         else:
             log.info("serving model %s version %s", self.scorer.champion.model_name, self.scorer.champion.version)
+
+    @bentoml.on_shutdown
+    def _flush_scores(self) -> None:
+        """Store every answered score before the worker exits."""
+        self.writer.close()
 
     def __is_ready__(self) -> bool:
         return self.scorer is not None
@@ -123,7 +133,7 @@ class HardToFill:
             batch = self.scorer.score(offers)
         except OfferError as problem:
             return self._refuse_offer("/score", problem, ctx)
-        self.store.record_scores(batch.records)
+        self.writer.submit(batch.records)  # journaled now, stored by the writer thread
         return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results)
 
     @bentoml.api

@@ -45,6 +45,8 @@ metadata = sa.MetaData()
 scores_table = sa.Table(
     "scores", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # Unique: a score replayed from the service's journal after a crash is stored once.
+    sa.Column("score_id", sa.String(32), nullable=True, unique=True),
     sa.Column("offer_id", sa.String(64), nullable=False, index=True),
     sa.Column("scored_at", UTCDateTime, nullable=False, index=True),
     sa.Column("offer_created_at", UTCDateTime, nullable=True),
@@ -139,8 +141,9 @@ class PredictionStore:
     def record_scores(self, scores: list[ScoreRecord]) -> None:
         if not scores:
             return
+        """Stores scores once each: a score_id already stored is skipped (a journal replay)."""
         rows = [{
-            "offer_id": s.offer_id, "scored_at": s.scored_at,
+            "score_id": s.score_id, "offer_id": s.offer_id, "scored_at": s.scored_at,
             "offer_created_at": s.offer_created_at,
             "model_name": s.model_name, "model_version": s.model_version,
             "probability": float(s.probability), "risk": s.risk,
@@ -148,7 +151,15 @@ class PredictionStore:
             **{f"audit_{name}": str(s.audit.get(name, "unknown")) for name in AUDIT_FIELDS},
         } for s in scores]
         with self.engine.begin() as connection:
-            connection.execute(scores_table.insert(), rows)
+            rows = list({row["score_id"]: row for row in rows}.values())
+            ids = [row["score_id"] for row in rows]
+            stored = set()
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                stored.update(connection.execute(sa.select(scores_table.c.score_id).where(
+                    scores_table.c.score_id.in_(ids[start:start + 500]))).scalars())
+            rows = [row for row in rows if row["score_id"] not in stored]
+            if rows:
+                connection.execute(scores_table.insert(), rows)
 
     def scores(self, start: datetime | None = None, end: datetime | None = None,
                limit: int | None = None) -> pd.DataFrame:
