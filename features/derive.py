@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -171,7 +171,7 @@ def derive_frame(offers: pd.DataFrame, rules: tuple[Rule, ...] = RULES) -> tuple
     return frame, unparsed
 
 
-@lru_cache(maxsize=None)
+@cache
 def _memoised(function: Callable) -> Callable:
     # Distinct values repeat across requests (salary strings, places, codes): parse each once.
     return lru_cache(maxsize=16_384)(function)

@@ -14,9 +14,9 @@ together never replay each other's live journal.
 import fcntl
 import logging
 import os
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -54,11 +54,17 @@ def _line(record: ScoreRecord) -> bytes:
 
 class ScoreWriter:
     def __init__(self, store, directory: Path, batch_size: int = 1000, max_pending: int = 20_000,
-                 segment_bytes: int = 64 << 20):
+                 linger: float = 0.1, rotate_bytes: int = 1 << 20, segment_bytes: int = 64 << 20):
         self.store, self.directory = store, Path(directory)
-        self.batch_size, self.segment_bytes = batch_size, segment_bytes
-        self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
-        self._lock = threading.Lock()
+        self.batch_size, self.linger = batch_size, linger
+        # A segment whose scores are all stored is replaced once it holds rotate_bytes; a segment
+        # is closed at segment_bytes even if some of its scores are still queued.
+        self.rotate_bytes, self.segment_bytes = rotate_bytes, segment_bytes
+        self.max_pending = max_pending
+        self._queue: deque[tuple[_Segment, list[ScoreRecord]]] = deque()
+        self._queued = 0  # scores queued, not yet taken by the writer
+        self._space = threading.Condition()
+        self._lock = threading.Lock()  # the journal's segments
         self._names = count()
         self._segments: list[_Segment] = []
         self._current: _Segment | None = None
@@ -89,7 +95,8 @@ class ScoreWriter:
 
     # --- the request side ---------------------------------------------------------------------
     def submit(self, records: list[ScoreRecord]) -> None:
-        """Journal the scores (before the answer) and queue them for the store; blocks when full."""
+        """Journal the scores (before the answer) and queue them for the store; waits while the
+        queue is full (a slower answer, never a dropped score)."""
         if not records:
             return
         data = b"".join(_line(record) for record in records)
@@ -102,31 +109,45 @@ class ScoreWriter:
             if os.fstat(segment.fd).st_size >= self.segment_bytes:
                 self._seal(segment)
                 self._open_segment()
-        for record in records:
-            self._queue.put((segment, record))  # a full queue slows the request, never drops
+        with self._space:
+            while self._queued >= self.max_pending:
+                self._space.wait()
+            self._queue.append((segment, records))
+            self._queued += len(records)
 
     # --- the writer thread --------------------------------------------------------------------
+    def _take(self) -> list[tuple[_Segment, list[ScoreRecord]]]:
+        taken, count_taken = [], 0
+        with self._space:
+            while self._queue and count_taken < self.batch_size:
+                item = self._queue.popleft()
+                taken.append(item)
+                count_taken += len(item[1])
+            self._queued -= count_taken
+            self._space.notify_all()
+        return taken
+
     def _run(self) -> None:
         while True:
-            try:
-                batch = [self._queue.get(timeout=0.2)]
-            except queue.Empty:
-                if self._closing.is_set():
+            # Wakes up on its own rather than at every submit: requests never hand it the GIL, and
+            # one transaction stores many scores.
+            if self._queued < self.batch_size:
+                closing = self._closing.is_set()
+                if closing and not self._queued:
                     return
+                if not closing:
+                    time.sleep(self.linger)
+            taken = self._take()
+            if not taken:
                 continue
-            while len(batch) < self.batch_size:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._store([record for _, record in batch])
+            self._store([record for _, records in taken for record in records])
             with self._lock:
-                for segment, _ in batch:
-                    segment.pending -= 1
-                self.stored += len(batch)
+                for segment, records in taken:
+                    segment.pending -= len(records)
+                    self.stored += len(records)
                 current = self._current
-                if current is not None and current.pending == 0 and self._queue.empty() \
-                        and os.fstat(current.fd).st_size:
+                if current is not None and current.pending == 0 and not self._queued \
+                        and os.fstat(current.fd).st_size >= self.rotate_bytes:
                     self._seal(current)  # all stored: start a fresh segment, delete this one
                     self._open_segment()
                 for segment in list(self._segments):

@@ -245,7 +245,8 @@ class Scorer:
                 score_id=score_id, offer_id=offer.id, scored_at=scored_at,
                 offer_created_at=_utc(offer.dateCreation), model_name=self.model["name"],
                 model_version=self.model["version"], probability=probability, risk=bands[i],
-                features={name: explain.json_value(features[name]) for name in self.names},
+                # JSON has no NaN: a missing number is stored as null (v != v only for NaN).
+                features={name: (None if (v := features[name]) != v else v) for name in self.names},
                 audit={name: str(features[key]) for name, key in zip(AUDIT_FIELDS, AUDIT_KEYS, strict=True)}))
         return results, records, contributions
 

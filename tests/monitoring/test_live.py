@@ -11,8 +11,8 @@ def test_monitor_reads_the_store_and_reports_the_period(drift_histories, monitor
     from features.ingest import read_history
     from hardtofill.cli import app
     from hardtofill.settings import get_settings
-    from serving.scoring import ScoringCore
     from serving.records import AUDIT_FIELDS, FeedbackRecord, OutcomeRecord, ScoreRecord
+    from serving.scoring import ScoringCore
     from serving.store import PredictionStore
     from training.champion import load_champion
 

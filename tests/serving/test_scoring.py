@@ -96,8 +96,8 @@ def test_each_changed_feature_value_is_what_the_pipeline_sees_of_the_changed_off
         expected = {**prepared[i].features, **change.values}
         for name in scorer.names:
             a, b = expected[name], after[name]
-            assert (a == b) or (a is None and b is None) or (isinstance(a, float) and math.isnan(a) and math.isnan(b)), \
-                (change.code, name, a, b)
+            both_nan = isinstance(a, float) and math.isnan(a) and math.isnan(b)
+            assert a == b or both_nan, (change.code, name, a, b)
     assert {"accept_beginners", "offer_permanent_contract", "licence_desired_not_required", "offer_full_time",
             "offer_fixed_term_contract", "offer_part_time", "raise_salary_to_market", "show_market_salary"} <= seen
 
