@@ -63,6 +63,7 @@ class ScoreWriter:
         self.max_pending = max_pending
         self._queue: deque[tuple[_Segment, list[ScoreRecord]]] = deque()
         self._queued = 0  # scores queued, not yet taken by the writer
+        self._unstored = 0  # scores submitted, not yet stored
         self._space = threading.Condition()
         self._lock = threading.Lock()  # the journal's segments
         self._names = count()
@@ -114,6 +115,12 @@ class ScoreWriter:
                 self._space.wait()
             self._queue.append((segment, records))
             self._queued += len(records)
+            self._unstored += len(records)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every score submitted so far is stored (True), or `timeout` seconds."""
+        with self._space:
+            return self._space.wait_for(lambda: self._unstored == 0, timeout)
 
     # --- the writer thread --------------------------------------------------------------------
     def _take(self) -> list[tuple[_Segment, list[ScoreRecord]]]:
@@ -141,6 +148,9 @@ class ScoreWriter:
             if not taken:
                 continue
             self._store([record for _, records in taken for record in records])
+            with self._space:
+                self._unstored -= sum(len(records) for _, records in taken)
+                self._space.notify_all()
             with self._lock:
                 for segment, records in taken:
                     segment.pending -= len(records)

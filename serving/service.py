@@ -183,6 +183,7 @@ class HardToFill:
         if self.scorer is None:
             return self._unready(ctx)
         limit = max(1, min(int(limit), self.params.max_batch))
+        self.writer.flush(timeout=5.0)  # the scores already answered are among the latest
         stored = self.store.scores(limit=limit * 5)
         stored = stored.drop_duplicates("offer_id", keep="last").tail(limit)
         version = self.scorer.champion.version

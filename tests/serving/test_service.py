@@ -46,7 +46,9 @@ def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_score
             assert advice["change"] and advice["sentence"]
     with_advice = [r for r in results if r["recommendations"]]
     assert len(with_advice) >= 50, "advice applies to many real offers (experience, contract, salary...)"
-    # Every score is stored with its version, features and audit groups.
+    # Every score is stored with its version, features and audit groups (by the writer thread,
+    # just after the answer: /latest waits for it).
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200
     stored = PredictionStore(store_url).scores()
     mine = stored[stored["offer_id"].isin([o["id"] for o in sample_offers_raw])]
     assert len(mine) >= 519
