@@ -28,7 +28,7 @@ def all_scored(server, api_key, sample_offers_raw):
 
 
 def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_scored, sample_offers_raw,
-                                                                       trained_store, store_url):
+                                                                       trained_store, store_url, server, api_key):
     answer = all_scored
     assert answer["model"] == {"name": "hardtofill", "version": str(trained_store.champion_version)}
     assert all(word in answer["notice"] for word in NOTICE_WORDS)
@@ -62,6 +62,7 @@ def test_same_offer_alone_or_in_a_batch_gets_the_same_answer(server, api_key, al
         alone = post(server, "/score", {"offers": [sample_offers_raw[index]]}, api_key).json()["results"][0]
         batched = dict(all_scored["results"][index])
         assert alone.pop("index") == 0 and batched.pop("index") == index
+        assert alone.pop("score_id") != batched.pop("score_id")  # two scores, each stored
         assert alone == batched
 
 
