@@ -78,7 +78,8 @@ class ScoringCore:
         self.known = {name: frozenset(values) for name, values in self.categories.items()}
         self._categorical = [(position, {value: float(code) for code, value in enumerate(self.categories[name])})
                              for position, name in enumerate(self.names) if name in CATEGORICAL]
-        self._numeric = [position for position, name in enumerate(self.names) if name not in CATEGORICAL]
+        codes = dict((self.names[position], mapping) for position, mapping in self._categorical)
+        self._plan = [(name, codes.get(name)) for name in self.names]
         calibrator = champion.calibrator
         # Its own calibrator with arrays (not lists converted at every call); the champion's is untouched.
         self.calibrator = Calibrator(calibrator.method, x=np.asarray(calibrator.x, float),
@@ -90,16 +91,11 @@ class ScoringCore:
 
     # --- matrices -----------------------------------------------------------------------------
     def matrix(self, rows: list[dict]) -> np.ndarray:
-        """Feature rows (dicts) -> float64 matrix; categories by code, unknown or missing as NaN."""
-        table = np.array([[row[name] for name in self.names] for row in rows], dtype=object).reshape(
-            len(rows), len(self.names))
-        matrix = np.empty(table.shape, dtype=np.float64)
-        if len(rows):
-            matrix[:, self._numeric] = table[:, self._numeric].astype(np.float64)
-        for position, codes in self._categorical:
-            matrix[:, position] = [codes.get(value, np.nan) if value is not None else np.nan
-                                   for value in table[:, position]]
-        return matrix
+        """Feature rows (dicts, numbers as float) -> float64 matrix; categories by code, unknown or
+        missing as NaN. One list per row: the cheapest way from Python values to a matrix."""
+        plan = self._plan
+        return np.array([[row[name] if codes is None else codes.get(row[name], np.nan) for name, codes in plan]
+                         for row in rows], dtype=np.float64).reshape(len(rows), len(plan))
 
     def matrix_from_frame(self, features: pd.DataFrame) -> np.ndarray:
         """The same matrix from a features frame (build_features or the store)."""

@@ -66,7 +66,7 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
     # flight per worker, BentoML answers 503 at once instead of queueing for hundreds of ms.
     workers=get_settings().workers,
     threads=2,
-    traffic={"timeout": 300, "max_concurrency": 32},
+    traffic={"timeout": 300, "max_concurrency": 8},
 )
 class HardToFill:
     def __init__(self) -> None:
