@@ -63,7 +63,7 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
     # Chosen by measurement (benchmarks/RESULTS.md, docs/serving.md): one worker by default
     # (HARDTOFILL_WORKERS=2 uses both cores for many clients), two request threads, each request's
     # LightGBM call on one thread (serving.lightgbm_threads); beyond max_concurrency requests in
-    # flight per worker, BentoML answers 503 at once instead of queueing for hundreds of ms.
+    # flight (split between workers), BentoML answers 429 at once instead of queueing for hundreds of ms.
     workers=get_settings().workers,
     threads=2,
     traffic={"timeout": 300, "max_concurrency": 8},
