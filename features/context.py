@@ -71,7 +71,12 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     (string concatenation over every row was the slowest step of the context)."""
     if not columns:
         return pd.Series("", index=frame.index)
-    return map_combinations(frame, columns, lambda *values: "|".join("?" if v is None else str(v) for v in values))
+    return map_combinations(frame, columns, context_key)
+
+
+def context_key(*values) -> str:
+    """The key of one combination of values in the context's tables."""
+    return "|".join("?" if v is None else str(v) for v in values)
 
 
 def _time(values: pd.Series) -> np.ndarray:
@@ -152,21 +157,7 @@ class MarketContext:
         times = _time(parsed["created_at"])
         counts = {level: self._counts(level, _keys(parsed, columns).to_numpy(), times)
                   for level, columns in LEVELS.items()}
-        p = self.params
-        national = _smoothed(counts["national"], p.prior_rate, p.smoothing)
-        occupation = _smoothed(counts["occupation"], national, p.smoothing)
-        region = _smoothed(counts["occupation_region"], occupation, p.smoothing)
-        department = _smoothed(counts["occupation_department"], region, p.smoothing)
-        result = pd.DataFrame({
-            "ctx_hard_rate_occupation_department": department,
-            "ctx_hard_rate_occupation_region": region,
-            "ctx_hard_rate_national": national,
-            "ctx_labelled_occupation_department": counts["occupation_department"][:, 0],
-            "ctx_open_occupation_department": counts["occupation_department"][:, 2],
-            "ctx_open_occupation_region": counts["occupation_region"][:, 2],
-            "salary_market": self._salary_market(parsed),
-        }, index=parsed.index)
-        return result
+        return pd.DataFrame(context_columns(counts, self._salary_market(parsed), self.params), index=parsed.index)
 
     def _counts(self, level: str, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Sum of (labelled, hard, open) deltas with the same key and a time before each query."""
@@ -236,6 +227,25 @@ def _composite(codes: np.ndarray, times_ns: np.ndarray | None) -> np.ndarray:
     else:
         ms = np.clip(times_ns // 1_000_000 - _EPOCH_MS, 0, (1 << _TIME_BITS) - 1)
     return (codes.astype(_NS) << _TIME_BITS) | ms
+
+
+def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
+                    params: ContextParams) -> dict[str, np.ndarray]:
+    """The context's columns from each level's (labelled, hard, open) counts, one row per offer:
+    the one definition used by `MarketContext.lookup` and the serving index (features.snapshot)."""
+    national = _smoothed(counts["national"], params.prior_rate, params.smoothing)
+    occupation = _smoothed(counts["occupation"], national, params.smoothing)
+    region = _smoothed(counts["occupation_region"], occupation, params.smoothing)
+    department = _smoothed(counts["occupation_department"], region, params.smoothing)
+    return {
+        "ctx_hard_rate_occupation_department": department,
+        "ctx_hard_rate_occupation_region": region,
+        "ctx_hard_rate_national": national,
+        "ctx_labelled_occupation_department": counts["occupation_department"][:, 0],
+        "ctx_open_occupation_department": counts["occupation_department"][:, 2],
+        "ctx_open_occupation_region": counts["occupation_region"][:, 2],
+        "salary_market": salary_market,
+    }
 
 
 def _smoothed(counts: np.ndarray, prior: np.ndarray | float, smoothing: float) -> np.ndarray:

@@ -6,6 +6,7 @@ comment are not fields of these models, so validation drops them and nothing aft
 can see them.
 """
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 CONTRACT_TYPES = ("CDI", "CDD", "MIS", "SAI", "LIB", "DDI", "DIN", "TTI", "CCE", "FRA", "REP", "DDT")
 EXPERIENCE_CODES = ("D", "E", "S")
+_CONTRACT_CODE = re.compile(r"[A-Z]{3}")
 
 
 class ApiModel(BaseModel):
@@ -99,8 +101,9 @@ class Offer(ApiModel):
     @field_validator("typeContrat")
     @classmethod
     def _known_contract(cls, value: str) -> str:
-        if value not in CONTRACT_TYPES:
-            raise ValueError(f"unknown contract type {value!r}, expected one of {CONTRACT_TYPES}")
+        # A well-formed code the model never saw (the API adds some) is scored, with a caveat.
+        if value not in CONTRACT_TYPES and not _CONTRACT_CODE.fullmatch(value):
+            raise ValueError(f"malformed contract type {value!r}: three capital letters, e.g. {CONTRACT_TYPES}")
         return value
 
     @field_validator("experienceExige")

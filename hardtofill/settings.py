@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "sqlite:///data/predictions.db",
         description="Prediction store (scores, feedback, outcomes, API key hashes).",
     )
+    journal_dir: Path | None = Field(
+        None, description="Journal of answered scores not yet stored (default: the SQLite store's folder, "
+                          "else data/).")
     host: str = Field("127.0.0.1", description="Address the service listens on.")
     port: int = Field(3000, description="Port the service listens on.")
     workers: int = Field(1, description="BentoML workers.")

@@ -2,25 +2,13 @@
 replayed as if the service had scored it (the backfill). Both give monitoring.analysis.PeriodData."""
 
 from collections.abc import Iterator
-from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
 from features.ingest import History, utc
 from features.labels import HORIZON
 from monitoring.analysis import PeriodData
 from monitoring.periods import Period
-
-
-class Scorer(Protocol):
-    """What the backfill needs of a model (training.champion.Champion has it)."""
-
-    context: object
-
-    def probabilities(self, features: pd.DataFrame) -> np.ndarray: ...
-
-    def risk_band(self, probabilities: np.ndarray) -> np.ndarray: ...
 
 
 def with_labels(current: pd.DataFrame, lifecycle: pd.DataFrame, known_at: pd.Timestamp) -> pd.DataFrame:
@@ -37,25 +25,18 @@ def with_labels(current: pd.DataFrame, lifecycle: pd.DataFrame, known_at: pd.Tim
     return merged.reset_index(drop=True)
 
 
-def score_offers(offers: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
-    """Offer frame -> the rows the service would have stored: features, audit_* groups,
-    offer_id, created_at, probability, risk."""
-    from features.build import build_features
+def backfill(history: History, champion, periods: list[Period]) -> Iterator[PeriodData]:
+    """Each period's offers scored by the champion as they were published (the service's scoring
+    core, serving.scoring.ScoringCore), and their outcomes as known 30 days (features.labels.HORIZON)
+    after the period's end (or at the history's extraction, if earlier), when every offer of the
+    period has had the time to mature."""
+    from serving.scoring import ScoringCore
 
-    features = build_features(offers, scorer.context, with_audit=True)
-    probabilities = np.asarray(scorer.probabilities(features), float)
-    return features.assign(offer_id=offers["offer_id"].to_numpy(), created_at=offers["created_at"].to_numpy(),
-                           probability=probabilities, risk=scorer.risk_band(probabilities))
-
-
-def backfill(history: History, scorer: Scorer, periods: list[Period]) -> Iterator[PeriodData]:
-    """Each period's offers scored by `scorer` as they were published, and their outcomes as known
-    30 days (features.labels.HORIZON) after the period's end (or at the history's extraction, if
-    earlier), when every offer of the period has had the time to mature."""
+    core = ScoringCore(champion)
     for period in periods:
         in_period = history.between(period.start, period.end)
         if len(in_period):
-            current = score_offers(in_period.offers, scorer)
+            current = core.score_frame(in_period.offers)
             known_at = min(period.end + HORIZON, history.extracted_at)
             # Only the period's offers are replayed as of then: their outcomes are all we read.
             matured_rows = with_labels(current, in_period.as_of(known_at).lifecycle, known_at)

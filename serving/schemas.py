@@ -35,6 +35,7 @@ class Recommendation(BaseModel):
 
 class OfferScore(BaseModel):
     index: int
+    score_id: str | None = Field(None, description="This score's id in the prediction store.")
     offer_id: str
     title: str | None = None
     probability: float = Field(ge=0, le=1, description="Calibrated probability of not being filled in 30 days.")
@@ -42,6 +43,8 @@ class OfferScore(BaseModel):
     risk_label: str
     factors: list[Factor]
     recommendations: list[Recommendation]
+    caveats: list[str] = Field([], description="Why this score is less reliable, in French (e.g. an "
+                                               "occupation code the model never saw).")
 
 
 class ScoreResponse(BaseModel):

@@ -10,6 +10,7 @@ data endpoints answer 503): it never serves a model that was not promoted. Data 
 bad offer gets a 400 naming its index and field, logged as one line.
 """
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,17 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
 @bentoml.asgi_app(web, path="/")
 @bentoml.service(
     name="hardtofill",
-    # One worker by default (HARDTOFILL_WORKERS to change it), two request threads: on two cores,
-    # each request's LightGBM call uses one thread (params serving.lightgbm_threads).
+    # Chosen by measurement (benchmarks/RESULTS.md, docs/serving.md): one worker by default
+    # (HARDTOFILL_WORKERS=2 uses both cores for many clients), two request threads, each request's
+    # LightGBM call on one thread (serving.lightgbm_threads); beyond max_concurrency requests in
+    # flight (split between workers), BentoML answers 429 at once instead of queueing for hundreds of ms.
     workers=get_settings().workers,
     threads=2,
-    traffic={"timeout": 300},
+    traffic={"timeout": 300, "max_concurrency": 8},
 )
 class HardToFill:
     def __init__(self) -> None:
+        from serving.score_writer import ScoreWriter, journal_dir
         from serving.scoring import Scorer, ServingParams
         from serving.store import PredictionStore
         from training.champion import ChampionUnavailable, load_champion
@@ -76,6 +80,8 @@ class HardToFill:
         settings = get_settings()
         self.params = ServingParams.load()
         self.store = PredictionStore(settings.store_url)
+        # Scores are journaled before the answer and stored by a writer thread (serving.score_writer).
+        self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
         self.scorer = None
         self.unavailable: str | None = None
         try:
@@ -85,10 +91,19 @@ class HardToFill:
         except Exception as reason:  # a corrupt model file must not take the whole service down
             first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
             self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
+        # The champion's millions of long-lived objects (trees, context index) are moved out of the
+        # collector's sight: full collections scanning them made a batch's validation 5x slower.
+        gc.collect()
+        gc.freeze()
         if self.scorer is None:
             log.error("not ready, no model served: %s", self.unavailable)
         else:
             log.info("serving model %s version %s", self.scorer.champion.model_name, self.scorer.champion.version)
+
+    @bentoml.on_shutdown
+    def _flush_scores(self) -> None:
+        """Store every answered score before the worker exits."""
+        self.writer.close()
 
     def __is_ready__(self) -> bool:
         return self.scorer is not None
@@ -124,7 +139,7 @@ class HardToFill:
             batch = self.scorer.score(offers)
         except OfferError as problem:
             return self._refuse_offer("/score", problem, ctx)
-        self.store.record_scores(batch.records)
+        self.writer.submit(batch.records)  # journaled now, stored by the writer thread
         return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results)
 
     @bentoml.api
@@ -185,6 +200,7 @@ class HardToFill:
         if self.scorer is None:
             return self._unready(ctx)
         limit = max(1, min(int(limit), self.params.max_batch))
+        self.writer.flush(timeout=5.0)  # the scores already answered are among the latest
         stored = self.store.scores(limit=limit * 5)
         stored = stored.drop_duplicates("offer_id", keep="last").tail(limit)
         version = self.scorer.champion.version

@@ -98,6 +98,11 @@ def build_card(facts: dict) -> dict:
             "is a labour-market fact, audited per group (fairness table), not a judgement of its employers.",
             "Offers open to disabled workers are audited as a group, so that the score does not deter them.",
             "Advice, not decision: advisers see the factors behind each score and may disregard it.",
+            "Advice never lowers job quality by default: turning a CDI into a CDD, or a full-time job into a "
+            "part-time one, is left out of the recruiter advice (params.yaml serving.advice_excluded). Such "
+            "changes can be switched on by the ethics review, not by the code.",
+            "Occupation or contract codes the model never saw (e.g. new ROME codes) are scored, with the "
+            "caveat \"métier inconnu du modèle : score moins fiable\" in the answer.",
         ],
         "caveats_and_recommendations": [
             "Trained on a synthetic history that follows published figures (FIGURES.md); retrain and "

@@ -28,7 +28,7 @@ def all_scored(server, api_key, sample_offers_raw):
 
 
 def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_scored, sample_offers_raw,
-                                                                       trained_store, store_url):
+                                                                       trained_store, store_url, server, api_key):
     answer = all_scored
     assert answer["model"] == {"name": "hardtofill", "version": str(trained_store.champion_version)}
     assert all(word in answer["notice"] for word in NOTICE_WORDS)
@@ -46,7 +46,9 @@ def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_score
             assert advice["change"] and advice["sentence"]
     with_advice = [r for r in results if r["recommendations"]]
     assert len(with_advice) >= 50, "advice applies to many real offers (experience, contract, salary...)"
-    # Every score is stored with its version, features and audit groups.
+    # Every score is stored with its version, features and audit groups (by the writer thread,
+    # just after the answer: /latest waits for it).
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200
     stored = PredictionStore(store_url).scores()
     mine = stored[stored["offer_id"].isin([o["id"] for o in sample_offers_raw])]
     assert len(mine) >= 519
@@ -60,6 +62,7 @@ def test_same_offer_alone_or_in_a_batch_gets_the_same_answer(server, api_key, al
         alone = post(server, "/score", {"offers": [sample_offers_raw[index]]}, api_key).json()["results"][0]
         batched = dict(all_scored["results"][index])
         assert alone.pop("index") == 0 and batched.pop("index") == index
+        assert alone.pop("score_id") != batched.pop("score_id")  # two scores, each stored
         assert alone == batched
 
 
