@@ -23,6 +23,7 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -41,6 +42,14 @@ LongText = Annotated[str, StringConstraints(max_length=2000)]
 OfferId = Annotated[str, StringConstraints(min_length=OFFER_ID_LENGTH[0], max_length=OFFER_ID_LENGTH[1],
                                            pattern=OFFER_ID_PATTERN)]
 MAX_ITEMS = 100  # per list (formations, competences...): real offers carry at most ~20
+# How the OpenAPI document describes a publication moment (the range cannot be written in JSON Schema).
+Moment = Annotated[datetime, WithJsonSchema({
+    "type": "string", "format": "date-time",
+    "description": "ISO 8601 date and time, from 2000-01-01 to a year from now (e.g. 2025-11-20T10:12:00.000Z)"})]
+
+
+def _codes(codes, nullable: bool = False) -> dict:
+    return {"json_schema_extra": {"enum": [*codes, *([None] if nullable else [])]}}
 
 
 def plausible_moment(value: datetime) -> datetime:
@@ -103,17 +112,17 @@ class OrigineOffre(ApiModel):
 class Offer(ApiModel):
     id: OfferId
     intitule: Text | None = None
-    dateCreation: datetime
-    dateActualisation: datetime | None = None  # set after publication: never a feature
+    dateCreation: Moment
+    dateActualisation: Moment | None = None  # set after publication: never a feature
     lieuTravail: LieuTravail
     romeCode: str = Field(pattern=r"^[A-N]\d{4}$")
     romeLibelle: Text | None = None
     appellationlibelle: Text | None = None
     entreprise: Entreprise = Entreprise()
-    typeContrat: str
+    typeContrat: str = Field(**_codes(CONTRACT_TYPES))
     typeContratLibelle: Text | None = None
     natureContrat: Text | None = None
-    experienceExige: str
+    experienceExige: str = Field(**_codes(EXPERIENCE_CODES))
     experienceLibelle: Text | None = None
     formations: list[Formation] = Field([], max_length=MAX_ITEMS)
     langues: list[Exigence] = Field([], max_length=MAX_ITEMS)
@@ -126,7 +135,7 @@ class Offer(ApiModel):
     nombrePostes: StrictInt = Field(1, ge=1, le=1000)
     accessibleTH: StrictBool | None = None
     deplacementCode: str | None = Field(None, pattern=r"^[0-9]{1,2}$")
-    qualificationCode: str | None = None
+    qualificationCode: str | None = Field(None, **_codes([str(level) for level in range(1, 10)], nullable=True))
     qualificationLibelle: Text | None = None
     codeNAF: str | None = Field(None, pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
     secteurActivite: str | None = Field(None, pattern=r"^[0-9]{2}$")

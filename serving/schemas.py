@@ -11,7 +11,16 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from features.schema import EARLIEST_DATE, Offer, OfferId
@@ -141,6 +150,13 @@ class FeedbackRequest(Strict):
     the offer id and the model version are checked by pattern (the version must also exist).
     A retried request can carry an `Idempotency-Key` header (the same key stores one row)."""
 
+    # In the document too: an action, or an outcome with its date (a reason goes with an action).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["action"], "properties": {"action": {"type": "string"}}},
+        {"required": ["outcome", "outcome_date"], "not": {"required": ["reason_code"]},
+         "properties": {"outcome": {"type": "string"}, "outcome_date": {"type": "string"}}},
+    ]})
+
     offer_id: OfferId = Field(description="The offer's id as the API forms it (e.g. 184NQNL).")
     action: Literal[tuple(ACTIONS)] | None = None  # type: ignore[valid-type]
     reason_code: Literal[tuple(REASON_CODES)] | None = None  # type: ignore[valid-type]
@@ -148,7 +164,9 @@ class FeedbackRequest(Strict):
     model_version: Annotated[str, StringConstraints(pattern=MODEL_VERSION_PATTERN)] | None = Field(
         None, description="The version of the model whose score the adviser saw (it must exist).")
     outcome: Literal["filled", "abandoned", "cancelled"] | None = None
-    outcome_date: date | None = Field(None, description="YYYY-MM-DD, from 2000 to today.")
+    outcome_date: Annotated[date, WithJsonSchema({
+        "type": "string", "description": "YYYY-MM-DD, from 2000-01-01 to today.",
+        "pattern": r"^20[01][0-9]-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"})] | None = None
 
     @field_validator("outcome_date", mode="before")
     @classmethod

@@ -93,7 +93,7 @@ def test_a_bad_top_level_is_refused_in_french_naming_the_field(guarded, path, bo
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"", b'{"limit": NaN}', b"[" * 4000 + b"]" * 4000,
-                                  b"\xff\xfe", b"[1, 2]"])
+                                  b"\xff\xfe", b"[1, 2]", b'{"limit": "\\ud800"}'])
 def test_what_is_not_a_json_object_is_a_400(guarded, body):
     recorder, client = guarded
     answer = client.post("/latest", content=body, headers={"content-type": "application/json"})
