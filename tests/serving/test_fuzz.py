@@ -4,11 +4,13 @@ no server error and no answer that contradicts the document (status, content typ
 Bounded and derandomized: the coverage phase (the document's boundary and negative cases, a fixed
 list) then FUZZ_EXAMPLES generated cases per operation, the same ones every run; under a minute on
 an idle machine (a hard limit of FUZZ_TIMEOUT seconds). Its server takes `serving.max_batch: 10`,
-so that the boundary cases of `maxItems` are batches of 10 and 11 offers rather than 1,000. Checks left out, on purpose: `positive_data_acceptance` and
-`negative_data_rejection`. A batch with invalid offers inside a valid body is a 200 by design
-(partial batches), and some rules cannot be written in JSON Schema (a model version that exists,
-a date within a year from now, an action or an outcome), so the document is truthful about every
-answer but does not promise that every schema-valid body is accepted.
+so that the boundary cases of `maxItems` are batches of 10 and 11 offers rather than 1,000.
+
+Checks left out, on purpose: `positive_data_acceptance` and `negative_data_rejection`. A batch
+with invalid offers inside a valid body is a 200 by design (partial batches), and some rules cannot
+be written in JSON Schema (a model version that exists, a date within a year from now), so the
+document is truthful about every answer but does not promise that every schema-valid body is
+accepted.
 """
 
 import re
