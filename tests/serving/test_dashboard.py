@@ -116,7 +116,7 @@ def test_a_file_with_some_bad_offers_shows_the_valid_ones_and_lists_the_refused_
     upload = tmp_path / "offres.json"
     upload.write_text(json.dumps(offers), encoding="utf-8")
     page.get_by_test_id("offers-file").set_input_files(str(upload))
-    page.get_by_text("offre(s) évaluée(s), 3 refusée(s)").wait_for()
+    page.get_by_text("offre(s) évaluée(s), 3 refusée(s)").wait_for(timeout=600_000)  # 1,038 offers
     total = len(offers)
     assert page.get_by_test_id("offer").count() == total - 3
     refused = page.get_by_test_id("refused").locator(":scope > li")

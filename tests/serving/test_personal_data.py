@@ -32,15 +32,16 @@ PERSONAL = ("jeanne.martinpii@example.fr", "+33 6 11 22 33 44", "0611223344", "J
 
 def _leaf_paths(model, prefix=()) -> list[tuple]:
     """Every field of the offer schema, nested ones and list items included (index 0)."""
+    import types
     import typing
 
     from pydantic import BaseModel
 
     paths = []
     for name, field in model.model_fields.items():
-        annotation = field.annotation
-        args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-        inner = args[0]
+        inner = field.annotation
+        if typing.get_origin(inner) in (typing.Union, types.UnionType):  # X | None
+            inner = next(a for a in typing.get_args(inner) if a is not type(None))
         if typing.get_origin(inner) is list:
             item = typing.get_args(inner)[0]
             if isinstance(item, type) and issubclass(item, BaseModel):
