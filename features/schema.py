@@ -144,10 +144,11 @@ class Offer(ApiModel):
     origineOffre: OrigineOffre = OrigineOffre()
     offresManqueCandidats: StrictBool | None = None  # set after publication: never a feature
 
-    @field_validator("dateCreation", "dateActualisation")
+    # dateActualisation is dropped at ingestion (never a feature, never stored): only its type matters.
+    @field_validator("dateCreation")
     @classmethod
-    def _plausible(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else plausible_moment(value)
+    def _plausible(cls, value: datetime) -> datetime:
+        return plausible_moment(value)
 
     @field_validator("typeContrat")
     @classmethod
