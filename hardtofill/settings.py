@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the service listens on.")
     port: int = Field(3000, description="Port the service listens on.")
     workers: int = Field(1, description="BentoML workers.")
+    max_body_bytes: int = Field(
+        16_000_000, gt=0,
+        description="Largest request body the API reads (413 beyond): 1,000 real offers weigh ~8 MB.",
+    )
     reports_dir: Path = Field(Path("reports"), description="Monitoring HTML reports and summaries.")
     workspace_dir: Path = Field(
         Path("monitoring_workspace"), description="Evidently workspace for the monitoring UI."

@@ -123,9 +123,13 @@ def test_errors_name_the_offer_and_field_are_one_log_line_and_store_nothing(serv
     offers = [dict(o) for o in sample_offers_raw[:5]]
     offers[3]["romeCode"] = "not a code"
     response = post(server, "/score", {"offers": offers}, api_key)
-    assert response.status_code == 400
-    assert response.json()["index"] == 3 and "romeCode" in response.json()["fields"]
-    assert "offer #3" in response.json()["error"] and "romeCode" in response.json()["error"]
+    assert response.status_code == 200  # a partial batch: the four others are scored (and stored)
+    assert [r["index"] for r in response.json()["results"]] == [0, 1, 2, 4]
+    refused = response.json()["refused"]
+    assert [(r["index"], r["offer_id"]) for r in refused] == [(3, offers[3]["id"])]
+    assert [f["field"] for f in refused[0]["fields"]] == ["romeCode"]
+    assert "offre n° 4" in refused[0]["error"] and "romeCode" in refused[0]["error"]
+    before += 4
     missing = dict(sample_offers_raw[0])
     del missing["typeContrat"]
     response = post(server, "/explain", {"offer": missing}, api_key)
@@ -137,19 +141,19 @@ def test_errors_name_the_offer_and_field_are_one_log_line_and_store_nothing(serv
     not_json = httpx.post(f"{server.url}/score", content=b"{not json", timeout=30,
                           headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
     assert not_json.status_code == 400
-    comment = post(server, "/feedback", {"offer_id": "X1", "action": "disagreed", "comment": "appeler M. Dupont"},
+    comment = post(server, "/feedback", {"offer_id": "184NQNL", "action": "disagreed", "comment": "appeler M. Dupont"},
                    api_key)
     assert comment.status_code == 400 and "comment" in comment.text
-    free_reason = post(server, "/feedback", {"offer_id": "X1", "action": "disagreed", "reason_code": "il ment"},
+    free_reason = post(server, "/feedback", {"offer_id": "184NQNL", "action": "disagreed", "reason_code": "il ment"},
                        api_key)
     assert free_reason.status_code == 400 and "reason_code" in free_reason.text
-    no_date = post(server, "/feedback", {"offer_id": "X1", "outcome": "filled"}, api_key)
+    no_date = post(server, "/feedback", {"offer_id": "184NQNL", "outcome": "filled"}, api_key)
     assert no_date.status_code == 400 and "outcome_date" in no_date.text
     assert len(PredictionStore(store_url).scores()) == before
     assert "Dupont" not in PredictionStore(store_url).feedback().to_string()
     log = server.log_text()
     assert "Traceback" not in log
-    assert "offer #3" in log and "client error" in log
+    assert "1 refused #3 (id " in log and "400 on /feedback: comment" in log
     assert "Dupont" not in log
 
 
