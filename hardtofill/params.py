@@ -158,6 +158,7 @@ class AlertThresholds(Section):
     max_ece: NonNegative
     max_equalized_odds_difference: NonNegative
     max_calibration_gap: NonNegative
+    max_unseen_occupation_share: Share  # offers whose occupation code the model never saw (ROME 4.0)
 
 
 class MonitoringParams(Section):

@@ -55,10 +55,9 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
               progress: bool = False, on_read=None) -> Data:
     """Read the history (generated first when it is the missing default one), as known at
     `until`, label it, build the features and split it by time."""
+    from features.generator.reference import ReferenceDataMissing
     from training.data import dataset_identity, ensure_default_history, load_history, prepare
     from training.split import SplitError, time_split
-
-    from features.generator.reference import ReferenceDataMissing
 
     path = Path(history_path)
     try:

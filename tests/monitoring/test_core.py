@@ -83,10 +83,10 @@ def test_unseen_occupations_are_counted_and_alerted():
     unseen = unseen_occupations(current, {"M1805"})
     assert unseen == {"share": 0.2, "offers": 20, "codes": 2, "top": {"M1854": 15, "K1830": 5}}
     summary = {"period": "2025-03", "unseen_occupations": unseen}
-    (alert,) = evaluate(summary, AlertThresholds())
+    (alert,) = evaluate(summary, load_monitoring_params().alerts)
     assert alert.name == "unseen_occupations" and "M1854" in alert.message and "ROME" in alert.action
     summary["unseen_occupations"] = unseen_occupations(current, {"M1805", "M1854", "K1830"})
-    assert evaluate(summary, AlertThresholds()) == []
+    assert evaluate(summary, load_monitoring_params().alerts) == []
 
 
 def test_periods_and_months():
