@@ -511,7 +511,8 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
         records.append({
             "offer": offer,
             "lifecycle": {"outcome": outcome, "outcome_date": outcome_date, "extracted_at": _iso(extracted)},
-            "oracle": {"p_hard_to_fill": round(float(p_hard[i]), 6)},
+            # Kept strictly inside (0, 1) once rounded: a probability of exactly 0 or 1 is not a risk.
+            "oracle": {"p_hard_to_fill": round(min(max(float(p_hard[i]), 1e-6), 1 - 1e-6), 6)},
         })
     return records
 
