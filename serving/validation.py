@@ -99,7 +99,7 @@ def field_path(loc: tuple | list) -> str:
 def french(error: dict) -> str:
     """The French message of one pydantic error (from its type and limits, never its input)."""
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
-    if kind in ("date_out_of_range", "unknown_code", "feedback_incomplete", "unknown_version"):
+    if kind in ("date_out_of_range", "unknown_code", "malformed_code", "feedback_incomplete", "unknown_version"):
         return str(error.get("msg"))  # raised by our own validators, already in French
     template = MESSAGES.get(kind)
     if template is None:

@@ -91,7 +91,7 @@ def test_unknown_codes_and_offers_before_the_context_clock_agree_too(sample_offe
         if i % 4 == 0:
             changed["romeCode"] = "N9999"  # well formed, never seen
         if i % 4 == 1:
-            changed["dateCreation"] = "1999-06-01T10:00:00Z"
+            changed["dateCreation"] = "2001-06-01T10:00:00Z"
         if i % 4 == 2:
             changed["dateCreation"] = "2024-03-01T23:30:00-02:00"  # another month in UTC
         raws.append(changed)

@@ -29,7 +29,7 @@ def test_the_repository_file_is_valid_and_every_section_typed():
     params = load_params(REPO_PARAMS)
     for name in Params.model_fields:
         assert isinstance(getattr(params, name), BaseModel), name
-    assert params.training.num_boost_round == 400 and params.gates.quality.min_test_roc_auc == 0.68
+    assert params.training.num_boost_round == 400 and params.gates.quality.min_test_roc_auc == 0.62
 
 
 def test_no_key_has_a_default_least_of_all_a_gate():

@@ -54,6 +54,8 @@ def test_a_partial_batch_scores_and_stores_every_valid_offer(server, api_key, st
     assert {"id", "dateCreation", "lieuTravail", "romeCode", "typeContrat", "experienceExige"} <= {
         f["field"] for f in refused[7]["fields"]}
     assert "offre n° 5" in refused[4]["error"]
+    # Scores are stored by the service's writer thread; /latest waits for it (serving.score_writer).
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200
     after = PredictionStore(store_url).scores()
     added = Counter(after["offer_id"]) - Counter(before["offer_id"])
     assert added == Counter(batch[i]["id"] for i in (0, 2, 5, 6, 8, 9)), "every valid offer stored, once"
@@ -65,7 +67,7 @@ def test_a_partial_batch_scores_and_stores_every_valid_offer(server, api_key, st
 def test_nothing_valid_is_a_400_naming_each_offer(server, api_key, sample_offers_raw):
     batch = copy.deepcopy(sample_offers_raw[:2])
     batch[0]["dateCreation"] = "2300-01-01T00:00:00Z"
-    batch[1]["typeContrat"] = "XYZ"
+    batch[1]["typeContrat"] = "X-1"  # malformed (a well-formed unknown code is scored with a caveat)
     answer = post(server, "/score", {"offers": batch}, api_key)
     assert answer.status_code == 400
     assert [(r["index"], r["fields"][0]["field"]) for r in answer.json()["refused"]] == [

@@ -35,7 +35,7 @@ def test_a_retried_feedback_is_stored_once_and_answered_the_same(server, api_key
     store = PredictionStore(store_url)
     before_feedback, before_outcomes = len(store.feedback()), len(store.outcomes())
     key = str(uuid.uuid4())
-    body = {"offer_id": "IDEM01", "action": "agreed", "outcome": "filled", "outcome_date": "2024-03-02"}
+    body = {"offer_id": "IDEM001", "action": "agreed", "outcome": "filled", "outcome_date": "2024-03-02"}
     first = post(server, body, api_key, key)
     again = post(server, body, api_key, key)
     assert first.status_code == again.status_code == 200, first.text
@@ -44,12 +44,12 @@ def test_a_retried_feedback_is_stored_once_and_answered_the_same(server, api_key
     assert len(store.feedback()) == before_feedback + 1 and len(store.outcomes()) == before_outcomes + 1
 
     reused = post(server, {**body, "action": "disagreed"}, api_key, key)
-    assert reused.status_code == 422 and reused.json()["fields"] == ["Idempotency-Key"]
+    assert reused.status_code == 422 and [f["field"] for f in reused.json()["fields"]] == ["Idempotency-Key"]
     bad = post(server, body, api_key, "jean.dupont@example.fr")
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["error"]
     assert "dupont" not in bad.text and "dupont" not in server.log_text()
     # no key: each request is a new one, as before
-    plain = {"offer_id": "IDEM02", "action": "no_action"}
+    plain = {"offer_id": "IDEM002", "action": "no_action"}
     assert post(server, plain, api_key).json()["feedback_id"] != post(server, plain, api_key).json()["feedback_id"]
     assert len(store.feedback()) == before_feedback + 3 and len(store.outcomes()) == before_outcomes + 1
     store.close()

@@ -45,7 +45,7 @@ def test_generated_offers_pass_the_bounds(small_history_path):
     ("id", "DUPONTE", "format invalide"),
     ("id", "184NQ\x00L", "format invalide"),
     ("intitule", "x" * 301, "trop long"),
-    ("typeContrat", EMAIL, "type de contrat inconnu"),
+    ("typeContrat", EMAIL, "type de contrat mal formé"),
     ("secteurActivite", NAME, "format invalide"),
     ("codeNAF", PHONE, "format invalide"),
     ("romeCode", None, "texte"),
@@ -79,7 +79,7 @@ def test_nested_fields_are_bounded_too(sample_offers_raw, place, value):
 
 def test_every_faulty_field_is_reported_not_only_the_first(sample_offers_raw):
     offer = copy.deepcopy(sample_offers_raw[2])
-    offer.update(romeCode="K23", typeContrat="XYZ", nombrePostes="3", alternance="yes")
+    offer.update(romeCode="K23", typeContrat="X-1", nombrePostes="3", alternance="yes")
     offer["lieuTravail"]["codePostal"] = "jean"
     del offer["dateCreation"]
     refused = check_offer(offer, 0)

@@ -93,12 +93,13 @@ def test_champion_loads_by_alias_and_scores_like_training(trained_store_env):
     assert 0.1 < high_share < 0.35  # bands were set for ~20 % of offers on validation
     contributions = champion.contributions(reference[list(FEATURE_NAMES)].head(50))
     assert contributions.shape == (50, len(FEATURE_NAMES) + 1)
-    # serving caps the booster's threads on its own copy: the loaded champion is left as it was
+    # serving passes its thread cap per call: the loaded champion is injected, never mutated
     from serving.scoring import Scorer
 
-    booster = champion.booster
+    booster, model_text = champion.booster, champion.booster.model_to_string()
     scorer = Scorer(champion)
-    assert champion.booster is booster and scorer.champion.booster is not booster
+    assert champion.booster is booster and scorer.champion is champion
+    assert booster.model_to_string() == model_text
 
 
 def test_model_card_states_every_section_and_the_four_legal_items(trained_store_env):
