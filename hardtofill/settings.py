@@ -15,7 +15,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Where generated histories live.")
     history_path: Path = Field(
-        Path("data/offers_history.jsonl.gz"), description="The offer history used by training."
+        Path("data/offers_history.parquet"),
+        description="The offer history used by training: the Parquet folder of `hardtofill ingest` "
+                    "(generated and ingested when missing) or JSON lines (.jsonl, .jsonl.gz).",
     )
     params_path: Path = Field(Path("params.yaml"), description="Training and monitoring parameters.")
     tracking_uri: str = Field(

@@ -153,7 +153,7 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     path = Path(history_path or settings.history_path)
     steps.note(f"Reading {path}")
     ensure_default_history(path, settings.history_path, progress=progress)
-    if not path.is_file():
+    if not path.exists():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
     try:
         history = load_history(path, until, progress=False)
