@@ -23,6 +23,7 @@ from features.context import _MIN_TIME, LEVELS, SALARY_LEVELS, ContextParams, Ma
 from features.labels import label_offers
 
 DELTAS = ["d_labelled", "d_hard", "d_open"]
+EVENT_COLUMNS = ["time", *DELTAS, "key"]  # as MarketContext.from_history orders them
 
 
 def month_number(times_ns: np.ndarray) -> np.ndarray:
@@ -61,7 +62,7 @@ def month_events(parsed: pd.DataFrame, lifecycle: pd.DataFrame, params: ContextP
         level_events = events.assign(key=keys[events["row"].to_numpy()], month=month).drop(columns="row")
         totals[level] = level_events.groupby(["key", "month"], sort=True)[DELTAS].sum().reset_index()
         for number, piece in level_events.groupby("month", sort=True):
-            by_month.setdefault(int(number), {})[level] = piece[["key", "time", *DELTAS]]
+            by_month.setdefault(int(number), {})[level] = piece[EVENT_COLUMNS]
     shown = parsed[parsed["salary_yearly_mid"].notna()]
     created_month = month_number(shown["created_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64))
     salaries = {}
@@ -70,11 +71,6 @@ def month_events(parsed: pd.DataFrame, lifecycle: pd.DataFrame, params: ContextP
                                 "value": shown["salary_yearly_mid"].to_numpy(float)})
         salaries[level] = counted.groupby(["key", "month", "value"], sort=True).size().rename("count").reset_index()
     return MonthEvents(events=by_month, totals=totals, salaries=salaries)
-
-
-def _empty_events() -> pd.DataFrame:
-    return pd.DataFrame({"key": pd.Series(dtype=object), "time": pd.Series(dtype=np.int64),
-                         **{d: pd.Series(dtype=float) for d in DELTAS}})
 
 
 @dataclass
@@ -100,7 +96,7 @@ class ContextTables:
         state = {}
         for level, totals in self.totals.items():
             summed = totals[totals["month"] < month].groupby("key", sort=True)[DELTAS].sum().reset_index()
-            state[level] = summed.assign(time=_MIN_TIME)[["key", "time", *DELTAS]]
+            state[level] = summed.assign(time=_MIN_TIME)[EVENT_COLUMNS]
         return state
 
     def salaries_before(self, month: int) -> dict[str, pd.DataFrame]:

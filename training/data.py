@@ -81,6 +81,18 @@ def prepare(history: History, params: dict, identity: dict) -> TrainingData:
                         identity=identity)
 
 
+def training_data(path: Path, until: str | None, params: dict, note=lambda _: None) -> TrainingData:
+    """The training data of a history: month by month from a Parquet folder (bounded memory,
+    training.partitioned), all at once from JSON lines or a single Parquet file."""
+    if Path(path).is_dir():
+        from training.partitioned import prepare_partitioned
+
+        return prepare_partitioned(Path(path), until, params, note)
+    history = load_history(path, until, progress=False)
+    note(f"Building features of {len(history):,} offers")
+    return prepare(history, params, dataset_identity(path, history, until))
+
+
 def dataset_identity(path: Path, history: History, until: str | None) -> dict:
     created = history.offers["created_at"]
     return {

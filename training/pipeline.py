@@ -145,7 +145,7 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     """Everything that costs energy: features, fit, calibration, baselines, evaluation, fairness,
     explanations, gates, plots and tables (written into `scratch`)."""
     from hardtofill.settings import get_settings
-    from training.data import dataset_identity, ensure_default_history, load_history, prepare
+    from training.data import ensure_default_history, training_data
     from training.split import SplitError, time_split
 
     settings = get_settings()
@@ -155,13 +155,12 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     ensure_default_history(path, settings.history_path, progress=progress)
     if not path.exists():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
+    steps.step(f"Building features of the offers of {path.name}")
     try:
-        history = load_history(path, until, progress=False)
+        data = training_data(path, until, params, steps.note)
     except ValueError as error:
         raise TrainingError(str(error).splitlines()[0]) from None
-    identity = dataset_identity(path, history, until)
-    steps.step(f"Building features of {len(history):,} offers")
-    data = prepare(history, params, identity)
+    identity = data.identity
     frame = data.frame
     try:
         split = time_split(frame, training)
