@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         Path("mlruns/artifacts"), description="Where MLflow keeps run artifacts (local stores)."
     )
     model_name: str = Field("hardtofill", description="Registered model name.")
+    dask_scheduler: str | None = Field(
+        None, description="Dask scheduler (tcp://HOST:8786) `hardtofill train` runs on; unset: this machine."
+    )
     store_url: str = Field(
         "sqlite:///data/predictions.db",
         description="Prediction store (scores, feedback, outcomes, API key hashes).",

@@ -126,22 +126,24 @@ def current_champion_auc(test: pd.DataFrame, tracking_uri: str, model_name: str)
 
 
 def train(history_path: Path | None = None, until: str | None = None, params: dict | None = None,
-          progress: bool = True) -> TrainingOutcome:
-    """Train, evaluate, log and gate one model version (see the module docstring)."""
+          progress: bool = True, scheduler: str | None = None) -> TrainingOutcome:
+    """Train, evaluate, log and gate one model version (see the module docstring); with a Dask
+    `scheduler` (or HARDTOFILL_DASK_SCHEDULER), features and fit run on that cluster."""
     from hardtofill.params import load_params
     from training.energy import measure_energy
 
     params = params if params is not None else load_params()
     with tempfile.TemporaryDirectory(prefix="hardtofill-train-") as scratch, Steps(progress, total=14) as steps:
         with measure_energy() as energy:
-            evaluated = fit_and_evaluate(history_path, until, params, Path(scratch), steps, progress)
+            evaluated = fit_and_evaluate(history_path, until, params, Path(scratch), steps, progress, scheduler)
         outcome = log_and_register(evaluated, energy, params, Path(scratch), steps)
         steps.step("done")
         outcome.timings = steps.timings
         return outcome
 
 
-def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: Steps, progress: bool) -> dict:
+def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: Steps, progress: bool,
+                     scheduler: str | None = None) -> dict:
     """Everything that costs energy: features, fit, calibration, baselines, evaluation, fairness,
     explanations, gates, plots and tables (written into `scratch`)."""
     from hardtofill.settings import get_settings
@@ -155,29 +157,48 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
     ensure_default_history(path, settings.history_path, progress=progress)
     if not path.exists():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
-    steps.step(f"Building features of the offers of {path.name}")
-    try:
-        data = training_data(path, until, params, steps.note)
-    except ValueError as error:
-        raise TrainingError(str(error).splitlines()[0]) from None
-    identity = data.identity
-    frame = data.frame
-    try:
-        split = time_split(frame, training)
-    except SplitError as error:
-        raise TrainingError(str(error)) from None
-    masks = split.masks(frame)
-    train_rows, valid_rows, test_rows = (frame[masks[p]] for p in ("train", "validation", "test"))
-    categories = learn_categories(train_rows)
-    train_x, valid_x, test_x = (to_model_frame(f, categories) for f in (train_rows, valid_rows, test_rows))
-    y_train, y_valid, y_test = (f["label"].to_numpy(int) for f in (train_rows, valid_rows, test_rows))
+    from training.model import raw_scores
 
-    steps.step(f"Fitting LightGBM on {len(train_rows):,} offers ({split.train[0]} to {split.train[-1]})")
-    from training.model import fit_lightgbm, raw_scores
+    scheduler = scheduler or settings.dask_scheduler
+    if scheduler:  # the same features and model on a Dask cluster, then the same path below
+        steps.step(f"Building features of the offers of {path.name} on the cluster {scheduler}")
+        from training.distributed import ClusterError, fit_on_cluster
 
-    booster = fit_lightgbm(train_x, y_train, valid_x, y_valid, training, steps.lightgbm_callback())
-    # Keep only the trees early stopping chose, so that the logged model is what was evaluated.
-    booster = _trimmed(booster)
+        try:
+            fitted = fit_on_cluster(path, until, params, scheduler, steps.note)
+        except (ClusterError, SplitError, ValueError) as error:
+            raise TrainingError(str(error).splitlines()[0]) from None
+        steps.step(f"Fitted LightGBM on the cluster on {fitted.train_count:,} offers")
+        data, split, categories, booster = fitted.data, fitted.split, fitted.categories, fitted.booster
+        identity, train_count = data.identity, fitted.train_count
+        train_rows, valid_rows, test_rows = fitted.train_rows, fitted.valid_rows, fitted.test_rows
+        train_x, valid_x, test_x = (to_model_frame(f, categories) for f in (train_rows, valid_rows, test_rows))
+        y_train, y_valid, y_test = (f["label"].to_numpy(int) for f in (train_rows, valid_rows, test_rows))
+    else:
+        steps.step(f"Building features of the offers of {path.name}")
+        try:
+            data = training_data(path, until, params, steps.note)
+        except ValueError as error:
+            raise TrainingError(str(error).splitlines()[0]) from None
+        identity = data.identity
+        frame = data.frame
+        try:
+            split = time_split(frame, training)
+        except SplitError as error:
+            raise TrainingError(str(error)) from None
+        masks = split.masks(frame)
+        train_rows, valid_rows, test_rows = (frame[masks[p]] for p in ("train", "validation", "test"))
+        categories = learn_categories(train_rows)
+        train_x, valid_x, test_x = (to_model_frame(f, categories) for f in (train_rows, valid_rows, test_rows))
+        y_train, y_valid, y_test = (f["label"].to_numpy(int) for f in (train_rows, valid_rows, test_rows))
+
+        steps.step(f"Fitting LightGBM on {len(train_rows):,} offers ({split.train[0]} to {split.train[-1]})")
+        from training.model import fit_lightgbm
+
+        booster = fit_lightgbm(train_x, y_train, valid_x, y_valid, training, steps.lightgbm_callback())
+        # Keep only the trees early stopping chose, so that the logged model is what was evaluated.
+        booster = _trimmed(booster)
+        train_count = len(train_rows)
     raw_valid, raw_test = raw_scores(booster, valid_x), raw_scores(booster, test_x)
 
     steps.step("Calibrating on the validation months")
@@ -272,7 +293,7 @@ def fit_and_evaluate(history_path, until, params: dict, scratch: Path, steps: St
         "booster": booster, "train_x": train_x, "calibrator": calibrator, "calibration_scores": calibration_scores,
         "bands": bands, "metrics": metrics, "importance": importance, "gates": gates,
         "fairness_summary": fairness_summary, "champion_version": champion_version,
-        "rows": {"train": len(train_rows), "validation": len(valid_rows), "test": len(test_rows)},
+        "rows": {"train": train_count, "validation": len(valid_rows), "test": len(test_rows)},
     }
 
 
