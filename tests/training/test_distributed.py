@@ -55,11 +55,11 @@ def test_local_cluster_training_matches_local_training(parquet_history, tmp_path
     local_gates = {g.gate for g in local.gates}
     assert local_gates <= {g.gate for g in remote.gates}
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert client.get_model_version_by_alias("cluster-test", "candidate").version == remote.version
+    assert str(client.get_model_version_by_alias("cluster-test", "candidate").version) == remote.version
     champion = {local.version if local.promoted else None, remote.version if remote.promoted else None} - {None}
     if champion:
         expected = remote.version if remote.promoted else local.version
-        assert client.get_model_version_by_alias("cluster-test", "champion").version == expected
+        assert str(client.get_model_version_by_alias("cluster-test", "champion").version) == expected
     run = client.get_run(remote.run_id)
     assert run.data.params["trained_on"].startswith("tcp://")
     assert int(run.data.params["train_rows"]) == int(client.get_run(local.run_id).data.params["train_rows"])
