@@ -11,76 +11,19 @@ import numpy as np
 import pandas as pd
 
 from features.context import MarketContext
-from features.frames import map_combinations
-from features.parsing import (
-    parse_contract_months,
-    parse_diploma_level,
-    parse_employer_size,
-    parse_experience_months,
-    parse_location,
-    parse_rome,
-    parse_salary,
-    parse_series,
-    parse_weekly_hours,
-    parse_working_time,
-)
+from features.derive import AUDIT_RULE, apply_rule, derive_frame
 from features.spec import AUDIT_COLUMNS, FEATURES
 
 log = logging.getLogger(__name__)
 
 
 def parse_offer_fields(offers: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-    """Parse the API's free text into typed columns; unparsed strings become missing and are
-    counted in `frame.attrs["unparsed"]` (field -> count), never an exception."""
-    frame = offers.copy()
-    unparsed: dict[str, int] = {}
-
-    salary, unparsed["salary_label"] = parse_series(frame["salary_label"], parse_salary)
-    frame["salary_yearly_low"] = salary.map(lambda s: s.yearly_low if s else np.nan).astype(float)
-    frame["salary_yearly_high"] = salary.map(lambda s: s.yearly_high if s else np.nan).astype(float)
-    frame["salary_yearly_mid"] = (frame["salary_yearly_low"] + frame["salary_yearly_high"]) / 2
-    frame["salary_period"] = salary.map(lambda s: s.period if s else None)
-
-    hours, unparsed["working_time_label"] = parse_series(frame["working_time_label"], parse_weekly_hours)
-    frame["weekly_hours"] = hours.astype(float)
-    frame["working_time"] = map_combinations(frame, ["working_time_converted", "working_time_label"],
-                                        parse_working_time)
-
-    experience, unparsed["experience_label"] = parse_series(frame["experience_label"],
-                                                            parse_experience_months)
-    frame["experience_months"] = experience.astype(float)
-    frame.loc[frame["experience_code"].eq("D") & frame["experience_months"].isna(),
-              "experience_months"] = 0.0
-
-    contract, unparsed["contract_label"] = parse_series(frame["contract_label"], parse_contract_months)
-    frame["contract_months"] = contract.astype(float)
-
-    location = map_combinations(
-        frame, ["place_label", "postal_code", "commune_code"],
-        lambda label, postal, commune: parse_location(
-            {"libelle": label, "codePostal": postal, "commune": commune}),
-    )
-    frame["department"] = location.map(lambda loc: loc.department if loc else None)
-    frame["region"] = location.map(lambda loc: loc.region if loc else None)
-    unparsed["place"] = int(frame["region"].isna().sum())
-
-    rome, unparsed["rome_code"] = parse_series(frame["rome_code"], parse_rome)
-    frame["rome_domain"] = rome.map(lambda r: r.domain if r else None)
-    frame["rome_subdomain"] = rome.map(lambda r: r.subdomain if r else None)
-
-    size, unparsed["employer_size_label"] = parse_series(frame["employer_size_label"], parse_employer_size)
-    frame["employer_size_band"] = size
-
-    diploma, unparsed["diploma_levels"] = parse_series(
-        frame["diploma_levels"],
-        lambda text: parse_diploma_level([{"niveauLibelle": level} for level in text.split("|")]))
-    frame["diploma_level"] = diploma.astype(float)
-
-    frame["month"] = frame["created_at"].dt.month.astype(float)
-    frame["salary_shown"] = frame["salary_yearly_mid"].notna()
-    frame.attrs["unparsed"] = {k: int(v) for k, v in unparsed.items() if v}
-    if frame.attrs["unparsed"]:
-        log.info("unparsed values (set to missing): %s", frame.attrs["unparsed"])
+    """Parse the API's free text into typed columns (the rules of features.derive); unparsed strings
+    become missing and are counted in `frame.attrs["unparsed"]` (field -> count), never an exception."""
+    frame, unparsed = derive_frame(offers)
+    frame.attrs["unparsed"] = unparsed
+    if unparsed:
+        log.info("unparsed values (set to missing): %s", unparsed)
     return frame
 
 
@@ -126,14 +69,8 @@ def select_features(frame: pd.DataFrame) -> pd.DataFrame:
 
 def audit_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """Attributes of offers used to audit fairness (never protected grounds of people)."""
-    groups = pd.DataFrame({
-        "region": frame["region"],
-        "employer_size_band": frame["employer_size_band"],
-        "sector": frame["rome_domain"],
-        "contract_type": frame["contract_type"],
-        "accessible_th": frame["accessible_th"].map({True: "yes", False: "no"}),
-    }, index=frame.index)
-    return groups[list(AUDIT_COLUMNS)].astype(object).where(groups.notna(), "unknown")
+    columns, _ = apply_rule(frame, AUDIT_RULE)
+    return pd.DataFrame({name: columns[f"audit_{name}"] for name in AUDIT_COLUMNS}, index=frame.index)
 
 
 def build_features(offers: pd.DataFrame, context: MarketContext, params: dict | None = None,

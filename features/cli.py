@@ -17,7 +17,7 @@ def generate(
                              "[default: HARDTOFILL_HISTORY_PATH]"),
     start: str = typer.Option("2023-01-01", "--start", help="First month (YYYY-MM-DD, day ignored)."),
     drift: str = typer.Option(None, "--drift",
-                              help="Drift scenario: tension_shock, salary_shift or new_occupations."),
+                              help="Drift scenario: tension_shock, salary_shift, new_occupations or rome4."),
     drift_from: int = typer.Option(None, "--drift-from", help="Month index (0-based) the drift starts."),
 ) -> None:
     """Generate a realistic offer history in the API v2 shape, with lifecycles and the oracle."""
@@ -38,8 +38,14 @@ def generate(
     except ValueError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
+    from features.generator.reference import ReferenceDataMissing
+
     path = out or get_settings().history_path
-    written = write_history(config, path)
+    try:
+        written = write_history(config, path)
+    except ReferenceDataMissing as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"Wrote {written:,} offers over {months} months to {path}"
                   + (f" (drift {drift} from month {drift_from})" if drift else ""))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from features.ingest import OFFER_COLUMNS, _offer_row, _open_lines
+from features.ingest import OFFER_COLUMNS, _open_lines, offer_row
 from features.schema import OfferError, validate_offer
 
 _TEXT = pa.string()
@@ -79,7 +79,7 @@ def _parse_line(line: bytes, number: int) -> tuple[tuple, tuple, float | None]:
     else:  # a bare API offer: no outcome known yet
         raw, oracle, lifecycle = record, None, (None, None, None)
     try:
-        row = _offer_row(validate_offer(raw, number - 1))
+        row = offer_row(validate_offer(raw, number - 1))
     except OfferError as error:
         raise ValueError(str(error)) from None
     return row, lifecycle, oracle

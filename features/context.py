@@ -49,15 +49,21 @@ _MIN_TIME = np.iinfo(np.int64).min
 
 @dataclass(frozen=True)
 class ContextParams:
-    window_days: int = 180  # labels known in the last six months
-    open_max_age_days: int = 180  # an offer open longer than that no longer counts as open
-    smoothing: float = 20.0  # pseudo-count pulling small groups toward the wider level
-    prior_rate: float = 0.5  # national rate before any label is known
-    salary_min_offers: int = 5  # fewer shown salaries than that: use the wider level
+    """The `context` section of params.yaml (meanings there; checked by hardtofill.params)."""
+
+    window_days: int
+    open_max_age_days: int
+    smoothing: float
+    prior_rate: float
+    salary_min_offers: int
 
     @classmethod
     def from_dict(cls, params: dict | None) -> "ContextParams":
-        return cls(**(params or {}))
+        """From the section's values; keys not given (all, for None) are the project's params.yaml
+        ones (checked there): no second set of defaults here."""
+        from hardtofill.params import get_params
+
+        return cls(**{**get_params().context.model_dump(), **(params or {})})
 
 
 def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
@@ -65,7 +71,12 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     (string concatenation over every row was the slowest step of the context)."""
     if not columns:
         return pd.Series("", index=frame.index)
-    return map_combinations(frame, columns, lambda *values: "|".join("?" if v is None else str(v) for v in values))
+    return map_combinations(frame, columns, context_key)
+
+
+def context_key(*values) -> str:
+    """The key of one combination of values in the context's tables."""
+    return "|".join("?" if v is None else str(v) for v in values)
 
 
 def _time(values: pd.Series) -> np.ndarray:
@@ -103,7 +114,7 @@ class MarketContext:
 
     events: dict[str, pd.DataFrame]  # level -> key, time (ns), d_labelled, d_hard, d_open
     salaries: dict[str, pd.DataFrame]  # level -> key, month (ns, or MIN for a snapshot), median, count
-    params: ContextParams = field(default_factory=ContextParams)
+    params: ContextParams = field(default_factory=lambda: ContextParams.from_dict(None))
     as_of: pd.Timestamp | None = None
 
     # ---- building -------------------------------------------------------------------------
@@ -112,7 +123,7 @@ class MarketContext:
                      params: ContextParams | None = None) -> "MarketContext":
         """`parsed`: parsed offer frame (rome_code, department, region, created_at,
         salary_yearly_mid); `labelled`: its lifecycle with label and label_known_at, same rows."""
-        params = params or ContextParams()
+        params = params or ContextParams.from_dict(None)
         events = _events(labelled.reset_index(drop=True), params)
         places = parsed.reset_index(drop=True)
         by_level = {}
@@ -146,21 +157,7 @@ class MarketContext:
         times = _time(parsed["created_at"])
         counts = {level: self._counts(level, _keys(parsed, columns).to_numpy(), times)
                   for level, columns in LEVELS.items()}
-        p = self.params
-        national = _smoothed(counts["national"], p.prior_rate, p.smoothing)
-        occupation = _smoothed(counts["occupation"], national, p.smoothing)
-        region = _smoothed(counts["occupation_region"], occupation, p.smoothing)
-        department = _smoothed(counts["occupation_department"], region, p.smoothing)
-        result = pd.DataFrame({
-            "ctx_hard_rate_occupation_department": department,
-            "ctx_hard_rate_occupation_region": region,
-            "ctx_hard_rate_national": national,
-            "ctx_labelled_occupation_department": counts["occupation_department"][:, 0],
-            "ctx_open_occupation_department": counts["occupation_department"][:, 2],
-            "ctx_open_occupation_region": counts["occupation_region"][:, 2],
-            "salary_market": self._salary_market(parsed),
-        }, index=parsed.index)
-        return result
+        return pd.DataFrame(context_columns(counts, self._salary_market(parsed), self.params), index=parsed.index)
 
     def _counts(self, level: str, keys: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Sum of (labelled, hard, open) deltas with the same key and a time before each query."""
@@ -230,6 +227,25 @@ def _composite(codes: np.ndarray, times_ns: np.ndarray | None) -> np.ndarray:
     else:
         ms = np.clip(times_ns // 1_000_000 - _EPOCH_MS, 0, (1 << _TIME_BITS) - 1)
     return (codes.astype(_NS) << _TIME_BITS) | ms
+
+
+def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
+                    params: ContextParams) -> dict[str, np.ndarray]:
+    """The context's columns from each level's (labelled, hard, open) counts, one row per offer:
+    the one definition used by `MarketContext.lookup` and the serving index (features.snapshot)."""
+    national = _smoothed(counts["national"], params.prior_rate, params.smoothing)
+    occupation = _smoothed(counts["occupation"], national, params.smoothing)
+    region = _smoothed(counts["occupation_region"], occupation, params.smoothing)
+    department = _smoothed(counts["occupation_department"], region, params.smoothing)
+    return {
+        "ctx_hard_rate_occupation_department": department,
+        "ctx_hard_rate_occupation_region": region,
+        "ctx_hard_rate_national": national,
+        "ctx_labelled_occupation_department": counts["occupation_department"][:, 0],
+        "ctx_open_occupation_department": counts["occupation_department"][:, 2],
+        "ctx_open_occupation_region": counts["occupation_region"][:, 2],
+        "salary_market": salary_market,
+    }
 
 
 def _smoothed(counts: np.ndarray, prior: np.ndarray | float, smoothing: float) -> np.ndarray:

@@ -3,18 +3,16 @@
 import numpy as np
 import pandas as pd
 
-SMALL_FRAME = 64  # rows: below it, grouping costs more than calling the function on each row
+SMALL_FRAME = 64  # rows
 
 
-def map_combinations(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], function) -> pd.Series:
-    """`function(*values)` once per distinct combination of the columns' values (offers repeat
-    a lot), missing values passed as None; one object Series aligned with the frame."""
+def combination_codes(frame: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> tuple[np.ndarray, list[tuple]]:
+    """(code of each row's combination of the columns' values, the distinct combinations in code
+    order, missing values as None): offers repeat a lot, so functions run once per combination."""
     columns = list(columns)
-    if len(frame) <= SMALL_FRAME:
+    if len(frame) <= SMALL_FRAME:  # below it, grouping costs more than calling the function on each row
         rows = frame[columns].astype(object).itertuples(index=False, name=None)
-        mapped = np.empty(len(frame), dtype=object)
-        mapped[:] = [function(*(None if pd.isna(v) else v for v in row)) for row in rows]
-        return pd.Series(mapped, index=frame.index)
+        return np.arange(len(frame)), [tuple(None if pd.isna(v) else v for v in row) for row in rows]
     # One integer key from per-column codes: much faster than factorizing a MultiIndex.
     key = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
@@ -23,6 +21,13 @@ def map_combinations(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], 
     codes, _ = pd.factorize(key)
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
     rows = frame[columns].iloc[first].astype(object).itertuples(index=False, name=None)
-    lookup = np.empty(len(first), dtype=object)
-    lookup[:] = [function(*(None if pd.isna(v) else v for v in row)) for row in rows]
+    return codes, [tuple(None if pd.isna(v) else v for v in row) for row in rows]
+
+
+def map_combinations(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], function) -> pd.Series:
+    """`function(*values)` once per distinct combination of the columns' values, missing values
+    passed as None; one object Series aligned with the frame."""
+    codes, combinations = combination_codes(frame, columns)
+    lookup = np.empty(len(combinations), dtype=object)
+    lookup[:] = [function(*values) for values in combinations]
     return pd.Series(lookup[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index)

@@ -27,7 +27,8 @@ OFFER_COLUMNS = (
 )
 
 
-def _offer_row(offer: Offer) -> tuple:
+def offer_row(offer: Offer) -> tuple:
+    """One validated offer as a row of the offer frame (OFFER_COLUMNS)."""
     place = offer.lieuTravail
     return (
         offer.id,
@@ -64,7 +65,7 @@ def _offer_row(offer: Offer) -> tuple:
 
 def offers_frame(offers: Iterable[Offer]) -> pd.DataFrame:
     """The offer frame of validated offers, one row per offer, in order."""
-    frame = pd.DataFrame.from_records([_offer_row(o) for o in offers], columns=list(OFFER_COLUMNS))
+    frame = pd.DataFrame.from_records([offer_row(o) for o in offers], columns=list(OFFER_COLUMNS))
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame
 
@@ -152,7 +153,7 @@ def read_history(path: Path, progress: bool = True, limit: int | None = None,
             if not isinstance(record, dict) or "offer" not in record or "lifecycle" not in record:
                 raise ValueError(f"{path}: line {index + 1} lacks the 'offer' or 'lifecycle' field")
             try:
-                rows.append(_offer_row(validate_offer(record["offer"], index)))
+                rows.append(offer_row(validate_offer(record["offer"], index)))
             except OfferError as error:
                 raise ValueError(f"{path}: line {index + 1}: {error}") from None
             life = record["lifecycle"]

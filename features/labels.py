@@ -13,14 +13,16 @@ first 30 days, otherwise day 30. Market context may only use labels known before
 import numpy as np
 import pandas as pd
 
-HORIZON = pd.Timedelta(days=30)
+# The one definition of the horizon: training, serving texts and monitoring all import it.
+HORIZON_DAYS = 30
+HORIZON = pd.Timedelta(days=HORIZON_DAYS)
 OUTCOMES = ("filled", "abandoned", "cancelled", "open")
 
 
-def label_offers(lifecycle: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+def label_offers(lifecycle: pd.DataFrame) -> pd.DataFrame:
     """Add `label` (1.0, 0.0 or NaN) and `label_known_at` to a frame with created_at, outcome,
     outcome_at and extracted_at (UTC timestamps)."""
-    horizon = pd.Timedelta(days=(params or {}).get("horizon_days", 30))
+    horizon = HORIZON
     created = pd.to_datetime(lifecycle["created_at"], utc=True)
     closed = pd.to_datetime(lifecycle["outcome_at"], utc=True)
     outcome = lifecycle["outcome"]
@@ -48,8 +50,7 @@ def label_offers(lifecycle: pd.DataFrame, params: dict | None = None) -> pd.Data
     return lifecycle.assign(label=label, label_known_at=known_at)
 
 
-def matured(frame: pd.DataFrame, extracted_at: pd.Timestamp, params: dict | None = None) -> pd.Series:
+def matured(frame: pd.DataFrame, extracted_at: pd.Timestamp) -> pd.Series:
     """Offers whose label can be trusted for training: created 30 days or more before the
     extraction, so that young offers filled quickly do not bias the labels toward 0."""
-    horizon = pd.Timedelta(days=(params or {}).get("horizon_days", 30))
-    return (frame["created_at"] <= extracted_at - horizon) & frame["label"].notna()
+    return (frame["created_at"] <= extracted_at - HORIZON) & frame["label"].notna()

@@ -46,11 +46,11 @@ class MonthEvents:
 
 
 def month_events(parsed: pd.DataFrame, lifecycle: pd.DataFrame, params: ContextParams,
-                 last_month: int, label_params: dict | None = None) -> MonthEvents:
+                 last_month: int) -> MonthEvents:
     """Events of one partition's offers (parsed offer frame and lifecycle, same rows); events
     after `last_month` are dropped (no offer is looked up then)."""
     parsed = parsed.reset_index(drop=True)
-    labelled = label_offers(lifecycle.reset_index(drop=True), label_params)
+    labelled = label_offers(lifecycle.reset_index(drop=True))
     events = _events(labelled, params)
     month = month_number(events["time"].to_numpy())
     keep = month <= last_month

@@ -4,15 +4,65 @@ Field names are the API's. Unknown extra fields are tolerated and ignored. Perso
 here: `contact`, `agence`, the employer's name, description and logo, and every free-text
 comment are not fields of these models, so validation drops them and nothing after ingestion
 can see them.
+
+Every declared field is bounded (hostile or careless input): texts by length, codes whose value
+reaches the features or the store by pattern (no room for a name, a phone or an e-mail), numbers
+by range, lists by length, dates to a plausible range (pandas cannot hold year 2300), and
+booleans and integers strictly typed ("yes" is not a boolean, "3" is not a number of posts).
 """
 
+import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 CONTRACT_TYPES = ("CDI", "CDD", "MIS", "SAI", "LIB", "DDI", "DIN", "TTI", "CCE", "FRA", "REP", "DDT")
 EXPERIENCE_CODES = ("D", "E", "S")
+_CONTRACT_CODE = re.compile(r"[A-Z]{3}")
+# An offer id as the API forms it: 7 upper-case letters or digits (e.g. 184NQNL, 2345678), up to 9
+# to leave room; at least one digit, so that neither a name nor a 10-digit phone number passes.
+OFFER_ID_PATTERN = r"^[0-9A-Z]*[0-9][0-9A-Z]*$"
+OFFER_ID_LENGTH = (7, 9)
+EARLIEST_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # the market context's clock starts in 2000
+FUTURE_DAYS = 366  # an offer created more than a year ahead is an input error
+
+Text = Annotated[str, StringConstraints(max_length=300)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
+OfferId = Annotated[str, StringConstraints(min_length=OFFER_ID_LENGTH[0], max_length=OFFER_ID_LENGTH[1],
+                                           pattern=OFFER_ID_PATTERN)]
+MAX_ITEMS = 100  # per list (formations, competences...): real offers carry at most ~20
+# How the OpenAPI document describes a publication moment (the range cannot be written in JSON Schema).
+Moment = Annotated[datetime, WithJsonSchema({
+    "type": "string", "format": "date-time",
+    "description": "ISO 8601 date and time, from 2000-01-01 to a year from now (e.g. 2025-11-20T10:12:00.000Z)"})]
+
+
+def _codes(codes, nullable: bool = False) -> dict:
+    return {"json_schema_extra": {"enum": [*codes, *([None] if nullable else [])]}}
+
+
+def plausible_moment(value: datetime) -> datetime:
+    """A publication moment between 2000 and a year from now (a naive one is taken as UTC)."""
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    latest = datetime.now(UTC) + timedelta(days=FUTURE_DAYS)
+    if not EARLIEST_DATE <= moment <= latest:
+        raise PydanticCustomError(
+            "date_out_of_range", "date hors de la plage plausible ({earliest} à {latest})",
+            {"earliest": EARLIEST_DATE.date().isoformat(), "latest": latest.date().isoformat()})
+    return value
 
 
 class ApiModel(BaseModel):
@@ -21,100 +71,110 @@ class ApiModel(BaseModel):
 
 
 class LieuTravail(ApiModel):
-    libelle: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    codePostal: str | None = None
-    commune: str | None = None
+    libelle: Text | None = None
+    latitude: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    codePostal: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")
+    commune: str | None = Field(None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE code
 
 
 class Entreprise(ApiModel):
     # Only whether it is an "entreprise adaptée": the name may be a person's name (sole traders).
-    entrepriseAdaptee: bool | None = None
+    entrepriseAdaptee: StrictBool | None = None
 
 
 class Salaire(ApiModel):
-    libelle: str | None = None
-    complement1: str | None = None
-    complement2: str | None = None
+    libelle: Text | None = None
+    complement1: Text | None = None
+    complement2: Text | None = None
 
 
 class Exigence(ApiModel):
-    libelle: str | None = None
-    exigence: str | None = None
+    libelle: Text | None = None
+    exigence: str | None = Field(None, pattern=r"^[A-Z]{1,2}$")
 
 
 class Formation(ApiModel):
-    codeFormation: str | None = None
-    domaineLibelle: str | None = None
-    niveauLibelle: str | None = None
-    exigence: str | None = None
+    codeFormation: str | None = Field(None, pattern=r"^[0-9A-Z]{1,10}$")
+    domaineLibelle: Text | None = None
+    niveauLibelle: Text | None = None
+    exigence: str | None = Field(None, pattern=r"^[A-Z]{1,2}$")
 
 
 class Competence(ApiModel):
-    code: str | None = None
-    libelle: str | None = None
-    exigence: str | None = None
+    code: str | None = Field(None, pattern=r"^[0-9A-Z]{1,10}$")
+    libelle: Text | None = None
+    exigence: str | None = Field(None, pattern=r"^[A-Z]{1,2}$")
 
 
 class OrigineOffre(ApiModel):
-    origine: str | None = None
+    origine: str | None = Field(None, pattern=r"^[0-9]{1,2}$")
 
 
 class Offer(ApiModel):
-    id: str = Field(min_length=1, max_length=32)
-    intitule: str | None = None
-    dateCreation: datetime
-    dateActualisation: datetime | None = None  # set after publication: never a feature
+    id: OfferId
+    intitule: Text | None = None
+    dateCreation: Moment
+    dateActualisation: Moment | None = None  # set after publication: never a feature
     lieuTravail: LieuTravail
     romeCode: str = Field(pattern=r"^[A-N]\d{4}$")
-    romeLibelle: str | None = None
-    appellationlibelle: str | None = None
+    romeLibelle: Text | None = None
+    appellationlibelle: Text | None = None
     entreprise: Entreprise = Entreprise()
-    typeContrat: str
-    typeContratLibelle: str | None = None
-    natureContrat: str | None = None
-    experienceExige: str
-    experienceLibelle: str | None = None
-    formations: list[Formation] = []
-    langues: list[Exigence] = []
-    permis: list[Exigence] = []
-    competences: list[Competence] = []
+    typeContrat: str = Field(**_codes(CONTRACT_TYPES))
+    typeContratLibelle: Text | None = None
+    natureContrat: Text | None = None
+    experienceExige: str = Field(**_codes(EXPERIENCE_CODES))
+    experienceLibelle: Text | None = None
+    formations: list[Formation] = Field([], max_length=MAX_ITEMS)
+    langues: list[Exigence] = Field([], max_length=MAX_ITEMS)
+    permis: list[Exigence] = Field([], max_length=MAX_ITEMS)
+    competences: list[Competence] = Field([], max_length=MAX_ITEMS)
     salaire: Salaire = Salaire()
-    dureeTravailLibelle: str | None = None
-    dureeTravailLibelleConverti: str | None = None
-    alternance: bool | None = None
-    nombrePostes: int = Field(1, ge=1, le=1000)
-    accessibleTH: bool | None = None
-    deplacementCode: str | None = None
-    qualificationCode: str | None = None
-    qualificationLibelle: str | None = None
-    codeNAF: str | None = None
-    secteurActivite: str | None = None
-    secteurActiviteLibelle: str | None = None
-    trancheEffectifEtab: str | None = None
+    dureeTravailLibelle: Text | None = None
+    dureeTravailLibelleConverti: Text | None = None
+    alternance: StrictBool | None = None
+    nombrePostes: StrictInt = Field(1, ge=1, le=1000)
+    accessibleTH: StrictBool | None = None
+    deplacementCode: str | None = Field(None, pattern=r"^[0-9]{1,2}$")
+    qualificationCode: str | None = Field(None, **_codes([str(level) for level in range(1, 10)], nullable=True))
+    qualificationLibelle: Text | None = None
+    codeNAF: str | None = Field(None, pattern=r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
+    secteurActivite: str | None = Field(None, pattern=r"^[0-9]{2}$")
+    secteurActiviteLibelle: Text | None = None
+    trancheEffectifEtab: Text | None = None
     origineOffre: OrigineOffre = OrigineOffre()
-    offresManqueCandidats: bool | None = None  # set after publication: never a feature
+    offresManqueCandidats: StrictBool | None = None  # set after publication: never a feature
+
+    # dateActualisation is dropped at ingestion (never a feature, never stored): only its type matters.
+    @field_validator("dateCreation")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        return plausible_moment(value)
 
     @field_validator("typeContrat")
     @classmethod
     def _known_contract(cls, value: str) -> str:
-        if value not in CONTRACT_TYPES:
-            raise ValueError(f"unknown contract type {value!r}, expected one of {CONTRACT_TYPES}")
+        # A well-formed code the model never saw (the API adds some) is scored, with a caveat.
+        if value not in CONTRACT_TYPES and not _CONTRACT_CODE.fullmatch(value):
+            raise PydanticCustomError("malformed_code", "type de contrat mal formé : trois lettres majuscules, "
+                                      "par exemple {expected}", {"expected": ", ".join(CONTRACT_TYPES)})
         return value
 
     @field_validator("experienceExige")
     @classmethod
     def _known_experience(cls, value: str) -> str:
         if value not in EXPERIENCE_CODES:
-            raise ValueError(f"unknown experience code {value!r}, expected D, E or S")
+            raise PydanticCustomError("unknown_code", "code d'expérience inconnu ; attendu : {expected}",
+                                      {"expected": "D, E ou S"})
         return value
 
     @field_validator("qualificationCode")
     @classmethod
     def _known_qualification(cls, value: str | None) -> str | None:
         if value is not None and value not in {str(level) for level in range(1, 10)}:
-            raise ValueError(f"unknown qualification code {value!r}, expected 1 to 9")
+            raise PydanticCustomError("unknown_code", "code de qualification inconnu ; attendu : {expected}",
+                                      {"expected": "1 à 9"})
         return value
 
     @field_validator("formations", "langues", "permis", "competences", mode="before")

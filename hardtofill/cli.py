@@ -1,4 +1,4 @@
-"""The one command line: `hardtofill generate | train | serve | monitor | promote | rollback | keys`.
+"""The one command line: `hardtofill generate | train | serve | monitor | promote | rollback | strays | keys`.
 
 Each domain package contributes its commands through `<package>/cli.py:register(app)`, so that a
 package owns its commands; heavy libraries are imported inside the commands, never here.

@@ -1,0 +1,3 @@
+from hardtofill.telemetry import telemetry_off
+
+telemetry_off()  # nothing leaves the machine, however this package is imported

@@ -47,6 +47,13 @@ def evaluate(summary: dict, thresholds: AlertThresholds) -> list[Alert]:
                 f"{drift['high_risk_share']:.1%} of offers flagged high risk "
                 f"(reference {drift['reference_high_risk_share']:.1%})",
                 "advisers' workload moved: check the offer feed, then retrain or recalibrate the risk bands")
+    unseen = summary.get("unseen_occupations") or {}
+    if _crossed(unseen.get("share"), thresholds.max_unseen_occupation_share):
+        add("drift", "unseen_occupations", unseen["share"], thresholds.max_unseen_occupation_share,
+            f"{unseen['offers']} offers carry {unseen['codes']} occupation codes the model never saw "
+            f"(e.g. {', '.join(list(unseen['top'])[:5])}): ROME 4.0 codes?",
+            "map the new codes to the model's (ROME v3 -> 4.0 correspondence) or retrain once offers "
+            "with the new codes have matured outcomes; meanwhile their scores rest on domain and place")
     quality = summary.get("quality") or {}
     if quality.get("judged"):
         promised_auc = (summary.get("promised") or {}).get("roc_auc")

@@ -1,6 +1,9 @@
-"""One period, analysed: data drift against the champion's reference (Evidently), quality on
-matured outcomes, fairness by group (fairlearn), adviser feedback, and the alerts; all in one
-Evidently snapshot stamped with the period's start.
+"""One period, analysed: data drift against the champion's reference (Evidently's per-column
+ValueDrift, in the period's drift snapshot), quality on matured outcomes, fairness by group
+(training.fairness, fairlearn), adviser feedback, and the alerts, computed in plain Python from
+the values read back from the drift snapshot; then the period's snapshot carries every figure,
+each threshold as an Evidently test, and the alerts. Both are stamped with the period's start.
+Only Evidently's public API is used (tests/monitoring/test_evidently_contract.py).
 
 Pure on frames: where the scored offers, outcomes and feedback come from (the prediction store,
 or a history replayed by the backfill) is the caller's business (monitoring.sources).
@@ -9,7 +12,6 @@ or a history replayed by the backfill) is the caller's business (monitoring.sour
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from features.spec import CATEGORICAL, NUMERIC
@@ -19,6 +21,7 @@ from monitoring.fairness import ATTRIBUTES, fairness
 from monitoring.feedback import disagreement
 from monitoring.periods import Period
 from monitoring.quality import quality
+from training.risk_bands import risk_band
 
 QUALITY_NAMES = ("roc_auc", "ece", "precision_at_capacity", "recall_at_capacity")
 
@@ -44,20 +47,18 @@ class ModelInfo:
     reference: pd.DataFrame  # features, audit_*, probability (and label)
     risk_bands: dict[str, float]
     promised: dict[str, float]
+    # Occupation codes the model learned (its feature spec); empty: those of the reference sample.
+    known_occupations: tuple[str, ...] = ()
 
 
 @dataclass
 class PeriodResult:
     summary: dict
     alerts: list[Alert]
-    snapshot: object  # evidently Snapshot
+    snapshot: object  # evidently Snapshot: every figure, thresholds as tests, the alerts
     fairness_table: pd.DataFrame
     feedback_table: pd.DataFrame
-
-
-def risk_band(probabilities, bands: dict[str, float]) -> np.ndarray:
-    p = np.asarray(probabilities, float)
-    return np.where(p >= bands["high"], "high", np.where(p >= bands["medium"], "medium", "low"))
+    drift_snapshot: object = None  # evidently Snapshot: ValueDrift by feature (None: drift not judged)
 
 
 def _number(value) -> float | None:
@@ -85,45 +86,56 @@ def _drift_frame(frame: pd.DataFrame, numeric: list[str], categorical: list[str]
     return out
 
 
-def _drift_metrics(params: MonitoringParams, numeric, categorical):
-    """Evidently's drift: the drifted-columns count (a dashboard line) with the preset's table of
-    per-feature distributions (the HTML), and the drift of the predicted probability."""
-    from evidently.metrics import DriftedColumnsCount, ValueDrift
-    from evidently.presets import DataDriftPreset
+def drift_metrics(params: MonitoringParams, numeric: list[str], categorical: list[str]) -> list:
+    """Evidently's per-column `ValueDrift` of every watched feature and of the predicted
+    probability, each carrying its threshold as an Evidently test (failed = drifted)."""
+    from evidently.metrics import ValueDrift
+    from evidently.tests import lt, lte
 
     drift = params.drift
-
-    class DriftTable(DataDriftPreset):
-        # The preset without its per-column ValueDrift metrics: its table already holds every
-        # column's score, and those metrics would compute the drift a second time.
-        def generate_metrics(self, context):
-            return [DriftedColumnsCount(columns=self.columns, drift_share=self.drift_share,
-                                        num_method=self.num_method, num_threshold=self.num_threshold,
-                                        cat_method=self.cat_method, cat_threshold=self.cat_threshold)]
-
-    table = DriftTable(columns=numeric + categorical, drift_share=params.alerts.max_drift_share,
-                       num_method=drift.numeric_method, num_threshold=drift.numeric_threshold,
-                       cat_method=drift.categorical_method, cat_threshold=drift.categorical_threshold)
-    probability = ValueDrift(column="probability", method=drift.numeric_method,
-                             threshold=drift.probability_threshold)
-    return table, probability
+    metrics = [ValueDrift(column=c, method=drift.numeric_method, threshold=drift.numeric_threshold,
+                          tests=[lt(drift.numeric_threshold)]) for c in numeric]
+    metrics += [ValueDrift(column=c, method=drift.categorical_method, threshold=drift.categorical_threshold,
+                           tests=[lt(drift.categorical_threshold)]) for c in categorical]
+    metrics.append(ValueDrift(column="probability", method=drift.numeric_method, threshold=drift.probability_threshold,
+                              tests=[lte(params.alerts.max_probability_drift)]))
+    return metrics
 
 
-def _read_drift(context, table, probability) -> dict:
-    """Per-feature drift scores from the preset's drift table (computed once: Evidently caches
-    it by fingerprint, and the preset's HTML reuses it) and the probability's drift."""
-    from evidently.core.report import _default_input_data_generator
-    from evidently.legacy.metrics import DataDriftTable
+def read_value_drift(snapshot) -> dict[str, dict]:
+    """{column: {"score", "threshold", "method"}} of the snapshot's ValueDrift metrics, read from
+    its public export (`Snapshot.dict()`)."""
+    found = {}
+    for metric in snapshot.dict()["metrics"]:
+        config = metric.get("config") or {}
+        if str(config.get("type", "")).endswith("ValueDrift"):
+            found[config["column"]] = {"score": float(metric["value"]), "threshold": float(config["threshold"]),
+                                       "method": config["method"]}
+    return found
 
-    legacy = DataDriftTable(columns=table.columns, num_stattest=table.num_method, cat_stattest=table.cat_method,
-                            num_stattest_threshold=table.num_threshold, cat_stattest_threshold=table.cat_threshold)
-    result, _ = context.get_legacy_metric(legacy, _default_input_data_generator, None)
-    scores = {name: float(column.drift_score) for name, column in result.drift_by_columns.items()}
-    drifted = sorted((name for name, column in result.drift_by_columns.items() if column.drift_detected),
-                     key=lambda name: -scores[name])
-    return {"share": float(result.share_of_drifted_columns), "count": float(result.number_of_drifted_columns),
-            "drifted": drifted, "scores": scores,
-            "probability": float(context.calculate_metric(probability.to_calculation()).value)}
+
+def drift_summary(values: dict[str, dict], columns: list[str]) -> dict:
+    """Drifted features (score at or above the threshold, as Evidently decides), their share of
+    the watched ones, and the probability's drift: the figures the alerts read."""
+    missing = [c for c in [*columns, "probability"] if c not in values]
+    if missing:
+        raise RuntimeError(f"Evidently's snapshot has no ValueDrift for {missing}: has Evidently changed?")
+    scores = {c: values[c]["score"] for c in columns}
+    drifted = sorted((c for c in columns if values[c]["score"] >= values[c]["threshold"]), key=lambda c: -scores[c])
+    return {"share": len(drifted) / len(columns) if columns else 0.0, "count": float(len(drifted)),
+            "drifted": drifted, "scores": scores, "probability": values["probability"]["score"]}
+
+
+def failed_checks(snapshot) -> set[str]:
+    """The names of the snapshot's failed threshold tests, named as the alerts are
+    (kind-less: `drift_share`, `calibration_gap:sector`, ...)."""
+    failed = set()
+    for test in snapshot.dict()["tests"]:
+        if str(test["status"]).upper().endswith("FAIL"):
+            params = test["metric_config"]["params"]
+            if str(params.get("type", "")).endswith("MonitoringValue"):
+                failed.add(params["name"] + (f":{params['attribute']}" if params.get("attribute") else ""))
+    return failed
 
 
 def _alert_rows(alerts: list[Alert]) -> list[list]:
@@ -132,6 +144,16 @@ def _alert_rows(alerts: list[Alert]) -> list[list]:
 
 
 ALERT_HEADER = ["kind", "name", "value", "threshold", "what it means", "what to do"]
+
+
+def unseen_occupations(current: pd.DataFrame, known: set[str], top: int = 10) -> dict:
+    """Scored offers whose occupation code the model never saw (e.g. ROME 4.0 codes): it scores
+    them from their domain, place and the rest of the offer only."""
+    codes = current["rome_code"].dropna().astype(str) if "rome_code" in current else pd.Series(dtype=str)
+    unseen = codes[~codes.isin(known)]
+    counts = unseen.value_counts()
+    return {"share": float(len(unseen) / len(current)) if len(current) else None, "offers": int(len(unseen)),
+            "codes": int(counts.size), "top": {str(k): int(v) for k, v in counts.head(top).items()}}
 
 
 def _value_metrics(summary: dict, fairness_table: pd.DataFrame, feedback_table: pd.DataFrame):
@@ -152,6 +174,10 @@ def _value_metrics(summary: dict, fairness_table: pd.DataFrame, feedback_table: 
     drift = summary["drift"]
     value("offers_scored", summary["offers"])
     value("high_risk_share", drift["high_risk_share"], title="Share of offers flagged high risk")
+    unseen = summary["unseen_occupations"]
+    value("unseen_occupation_share", unseen["share"],
+          title=f"Offers with an occupation code the model never saw: {unseen['offers']} ({unseen['codes']} codes)",
+          header=["code", "offers"], rows=[[code, str(n)] for code, n in unseen["top"].items()])
     value("reference_high_risk_share", drift["reference_high_risk_share"],
           title="Share flagged high risk in the reference")
     q, promised = summary["quality"], summary["promised"]
@@ -186,7 +212,9 @@ def _value_metrics(summary: dict, fairness_table: pd.DataFrame, feedback_table: 
 
 
 def analyse_period(data: PeriodData, model: ModelInfo, params: MonitoringParams) -> PeriodResult:
-    """Everything about one period, and its Evidently snapshot (timestamp: the period's start)."""
+    """Everything about one period, and its Evidently snapshots (timestamp: the period's start):
+    Evidently computes the drift by feature, the alerts are computed from the figures afterwards,
+    and the period's report carries every figure with its threshold as an Evidently test."""
     from evidently import DataDefinition, Dataset, Report
 
     from monitoring.evidently_values import MonitoringValue
@@ -204,49 +232,92 @@ def analyse_period(data: PeriodData, model: ModelInfo, params: MonitoringParams)
                   "probability": None, "reference_high_risk_share": reference_high,
                   "high_risk_share": float((current["risk"] == "high").mean()) if len(current) else None},
         "promised": dict(model.promised),
+        "unseen_occupations": unseen_occupations(
+            current, set(model.known_occupations) or set(reference.get("rome_code", pd.Series(dtype=str)).dropna())),
     }
     q = quality(matured["label"].to_numpy(float), matured["probability"].to_numpy(float),
                 params.capacity_share, params.ece_bins) if len(matured) else {"matured_offers": 0.0}
     summary["quality"] = {k: _number(v) for k, v in q.items()}
     summary["quality"]["judged"] = (len(matured) >= params.min_matured_offers
                                     and summary["quality"].get("roc_auc") is not None)
-    fairness_table, gaps = fairness(current, matured, params.min_group_size, ATTRIBUTES)
+    fairness_table, gaps = fairness(current, matured, params.min_group_size, params.ece_bins, ATTRIBUTES)
     summary["fairness"] = {a: {k: (v if isinstance(v, str) or v is None else _number(v)) for k, v in g.items()}
                            for a, g in gaps.items()}
     feedback_table = disagreement(data.feedback)
     summary["feedback"] = feedback_table.astype(object).where(feedback_table.notna(), None).to_dict(orient="records")
 
-    definition = DataDefinition(numerical_columns=numeric + ["probability"], categorical_columns=categorical)
-    reference_frame = _drift_frame(reference, numeric, categorical)
-    alerts_metric = MonitoringValue(name="alerts")
-    drift_share = MonitoringValue(name="drift_share")
-    probability_drift = MonitoringValue(name="probability_drift")
-    alerts: list[Alert] = []
-    tail: list = []
+    timestamp = data.period.start.to_pydatetime().replace(tzinfo=None)
+    drift_snapshot = None
     if judged_drift:
-        table, probability = _drift_metrics(params, numeric, categorical)
-        tail = [table, probability]
-
-    def judge(context) -> None:
-        if judged_drift:
-            summary["drift"].update(_read_drift(context, table, probability))
-            drift_share.carrying(summary["drift"]["share"], title="Share of drifted features")
-            probability_drift.carrying(summary["drift"]["probability"], title="Drift of the predicted probability")
-        alerts.extend(evaluate(summary, params.alerts))
-        summary["alerts"] = [a.model_dump() for a in alerts]
-        alerts_metric.carrying(len(alerts), title=f"{data.period.label}: {len(alerts)} alert(s)",
-                               header=ALERT_HEADER, rows=_alert_rows(alerts))
-
-    head = [alerts_metric.before(judge)] + ([drift_share, probability_drift] if judged_drift else [])
-    report = Report(head + _value_metrics(summary, fairness_table, feedback_table) + tail,
-                    metadata={"period": data.period.label, "source": data.source, "model_version": model.version},
-                    tags=["hardtofill", data.period.kind])
-    # Without enough scored offers, drift is not judged and the reference stands in as "current"
-    # so that the period's other figures still land in the workspace.
-    shown = _drift_frame(current, numeric, categorical) if judged_drift else reference_frame.head(1)
-    snapshot = report.run(Dataset.from_pandas(shown, data_definition=definition),
-                          Dataset.from_pandas(reference_frame, data_definition=definition),
-                          timestamp=data.period.start.to_pydatetime().replace(tzinfo=None),
-                          name=f"hardtofill {data.period.label}")
+        # 1. Evidently computes the drift; its values are read back from the snapshot.
+        definition = DataDefinition(numerical_columns=numeric + ["probability"], categorical_columns=categorical)
+        drift_snapshot = Report(drift_metrics(params, numeric, categorical),
+                                metadata={"period": data.period.label, "source": data.source,
+                                          "model_version": model.version, "part": "drift"},
+                                tags=["hardtofill", data.period.kind, "drift"]).run(
+            Dataset.from_pandas(_drift_frame(current, numeric, categorical), data_definition=definition),
+            Dataset.from_pandas(_drift_frame(reference, numeric, categorical), data_definition=definition),
+            timestamp=timestamp, name=f"hardtofill {data.period.label}: drift by feature")
+        summary["drift"].update(drift_summary(read_value_drift(drift_snapshot), numeric + categorical))
+    # 2. The alerts, in plain Python, from the figures.
+    alerts = evaluate(summary, params.alerts)
+    summary["alerts"] = [a.model_dump() for a in alerts]
+    # 3. The period's report: every figure (thresholds as Evidently tests) and the alerts.
+    title = f"{data.period.label}: {len(alerts)} alert(s)"
+    metrics = [MonitoringValue(name="alerts").carrying(len(alerts), title=title, header=ALERT_HEADER,
+                                                        rows=_alert_rows(alerts))]
+    metrics += _checked_metrics(summary, params)
+    metrics += _value_metrics(summary, fairness_table, feedback_table)
+    snapshot = Report(metrics, metadata={"period": data.period.label, "source": data.source,
+                                         "model_version": model.version, "part": "summary"},
+                      tags=["hardtofill", data.period.kind]).run(
+        _no_data(), None, timestamp=timestamp, name=f"hardtofill {data.period.label}")
+    summary["evidently_failed_tests"] = sorted(failed_checks(snapshot))
     return PeriodResult(summary=summary, alerts=alerts, snapshot=snapshot, fairness_table=fairness_table,
-                        feedback_table=feedback_table)
+                        feedback_table=feedback_table, drift_snapshot=drift_snapshot)
+
+
+def _no_data():
+    """The summary report computes nothing from rows: one placeholder row stands in."""
+    from evidently import Dataset
+
+    return Dataset.from_pandas(pd.DataFrame({"period": [0]}))
+
+
+def _checked_metrics(summary: dict, params: MonitoringParams) -> list:
+    """The figures the alerts judge, each with its threshold as an Evidently test (`lte`: a value
+    above it fails, as `monitoring.alerts` alerts), when judged."""
+    from evidently.tests import lte
+
+    from monitoring.evidently_values import MonitoringValue
+
+    thresholds, checked = params.alerts, []
+
+    def check(name, value, threshold, title="", attribute=""):
+        value = _number(value)
+        if value is not None:
+            checked.append(MonitoringValue(name=name, attribute=attribute, tests=[lte(threshold)])
+                           .carrying(value, title=title))
+
+    drift, quality = summary["drift"], summary["quality"]
+    if drift["judged"]:
+        check("drift_share", drift["share"], thresholds.max_drift_share, "Share of drifted features")
+        check("probability_drift", drift["probability"], thresholds.max_probability_drift,
+              "Drift of the predicted probability")
+        check("high_risk_share_change", abs(drift["high_risk_share"] - drift["reference_high_risk_share"]),
+              thresholds.max_high_risk_share_change, "Change of the share flagged high risk")
+        rows = [[c, f"{score:.3f}", "yes" if c in drift["drifted"] else ""]
+                for c, score in sorted(drift["scores"].items(), key=lambda item: -item[1])]
+        checked.append(MonitoringValue(name="drift_count").carrying(
+            drift["count"], title="Drift by feature (details: the period's drift report)",
+            header=["feature", "drift score", "drifted"], rows=rows))
+    promised_auc = summary["promised"].get("roc_auc")
+    if quality.get("judged"):
+        if promised_auc is not None:
+            check("auc_drop", promised_auc - quality["roc_auc"], thresholds.max_auc_drop)
+        check("calibration_error", quality.get("ece"), thresholds.max_ece)
+    for attribute, gaps in summary["fairness"].items():
+        check("equalized_odds_difference", gaps["equalized_odds_difference"],
+              thresholds.max_equalized_odds_difference, attribute=attribute)
+        check("calibration_gap", gaps["calibration_gap"], thresholds.max_calibration_gap, attribute=attribute)
+    return checked

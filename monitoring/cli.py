@@ -33,15 +33,16 @@ def monitor(
     """Monitoring reports and alerts (drift, quality on matured outcomes, fairness, feedback)."""
     import pandas as pd
 
+    from features.labels import HORIZON_DAYS
     from hardtofill.params import ParamsError
     from hardtofill.settings import get_settings
-    from monitoring.config import MonitoringParamsError, load_monitoring_params
+    from monitoring.config import load_monitoring_params
     from monitoring.periods import parse_month, period_start, periods_between
 
     settings = get_settings()
     try:
         params = load_monitoring_params(settings.params_path)
-    except (ParamsError, MonitoringParamsError) as error:
+    except ParamsError as error:
         _fail(str(error))
     kind = period or params.period
     if kind not in ("month", "week"):
@@ -82,7 +83,7 @@ def monitor(
         if not periods:
             _fail(f"no whole {kind} between {start.date()} and the history's extraction "
                   f"({replayed.extracted_at.date()}): pass an earlier --from")
-        datas = replay(replayed, champion, periods, params.horizon_days)
+        datas = replay(replayed, champion, periods)
         source = "backfill"
     else:
         from monitoring.sources import from_store
@@ -90,7 +91,7 @@ def monitor(
 
         now = pd.Timestamp.now(tz="UTC")
         if start is None:
-            start = now - pd.Timedelta(days=params.horizon_days) - pd.Timedelta(days=31 if kind == "month" else 7)
+            start = now - pd.Timedelta(days=HORIZON_DAYS) - pd.Timedelta(days=31 if kind == "month" else 7)
         periods = periods_between(start, now, kind)
         if not periods:
             _fail(f"no whole {kind} between {pd.Timestamp(start).date()} and now: pass an earlier --from")
@@ -98,7 +99,7 @@ def monitor(
         if store.scores(periods[0].start, periods[-1].end, limit=1).empty:
             _fail(f"no scored offer in the prediction store between {periods[0].start.date()} and "
                   f"{periods[-1].end.date()}: is the service running (`make serve`)? Or try --backfill")
-        datas = from_store(store, periods, now, params.horizon_days)
+        datas = from_store(store, periods, now)
         source = "store"
 
     from monitoring.console import print_summary
@@ -120,7 +121,8 @@ def model_info(champion, reference_rows: int):
     if len(reference) > reference_rows:
         reference = reference.sample(reference_rows, random_state=0)
     return ModelInfo(name=champion.model_name, version=champion.version, reference=reference.reset_index(drop=True),
-                     risk_bands=champion.risk_bands, promised=promised(champion.card))
+                     risk_bands=champion.risk_bands, promised=promised(champion.card),
+                     known_occupations=tuple(champion.categories.get("rome_code", ())))
 
 
 def register(app: typer.Typer) -> None:

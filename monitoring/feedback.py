@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-BANDS = ("low", "medium", "high")
+from training.risk_bands import RISK_BANDS as BANDS
 
 
 def disagreement(feedback: pd.DataFrame) -> pd.DataFrame:

@@ -35,8 +35,14 @@ def run_periods(datas: Iterable[PeriodData], total: int, model: ModelInfo, param
             html = out / f"report_{data.period.label}.html"
             result.snapshot.save_html(str(html))
             result.summary["report"] = str(html)
+            if result.drift_snapshot is not None:
+                drift_html = out / f"drift_{data.period.label}.html"
+                result.drift_snapshot.save_html(str(drift_html))
+                result.summary["drift_report"] = str(drift_html)
             if workspace is not None:
-                result.summary["snapshot_id"] = replace_run(workspace, project, result.snapshot, data.period.label)
+                ids = replace_run(workspace, project, [result.snapshot, result.drift_snapshot], data.period.label)
+                result.summary["snapshot_id"] = ids[0]
+                result.summary["drift_snapshot_id"] = ids[1] if len(ids) > 1 else None
             results.append(result)
             bar.advance(task)
     write_summary(results, out / "summary.json", model)

@@ -2,65 +2,44 @@
 replayed as if the service had scored it (the backfill). Both give monitoring.analysis.PeriodData."""
 
 from collections.abc import Iterator
-from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
 from features.ingest import History, utc
+from features.labels import HORIZON
 from monitoring.analysis import PeriodData
 from monitoring.periods import Period
 
 
-class Scorer(Protocol):
-    """What the backfill needs of a model (training.champion.Champion has it)."""
-
-    context: object
-
-    def probabilities(self, features: pd.DataFrame) -> np.ndarray: ...
-
-    def risk_band(self, probabilities: np.ndarray) -> np.ndarray: ...
-
-
-def with_labels(current: pd.DataFrame, lifecycle: pd.DataFrame, known_at: pd.Timestamp,
-                horizon_days: int) -> pd.DataFrame:
-    """The scored offers whose outcome had matured at `known_at` (created `horizon_days` or more
+def with_labels(current: pd.DataFrame, lifecycle: pd.DataFrame, known_at: pd.Timestamp) -> pd.DataFrame:
+    """The scored offers whose outcome had matured at `known_at` (created 30 days or more
     before, and labelled), with their `label`. `lifecycle`: offer_id, created_at, outcome,
     outcome_at as known then (later outcomes hidden)."""
     from features.labels import label_offers, matured
 
-    params = {"horizon_days": horizon_days}
     life = lifecycle.assign(extracted_at=known_at)
-    labelled = label_offers(life, params)
-    labelled = labelled[matured(labelled, known_at, params)]
+    labelled = label_offers(life)
+    labelled = labelled[matured(labelled, known_at)]
     labels = labelled.drop_duplicates("offer_id", keep="last").set_index("offer_id")["label"]
     merged = current.join(labels, on="offer_id", how="inner")
     return merged.reset_index(drop=True)
 
 
-def score_offers(offers: pd.DataFrame, scorer: Scorer) -> pd.DataFrame:
-    """Offer frame -> the rows the service would have stored: features, audit_* groups,
-    offer_id, created_at, probability, risk."""
-    from features.build import build_features
+def backfill(history: History, champion, periods: list[Period]) -> Iterator[PeriodData]:
+    """Each period's offers scored by the champion as they were published (the service's scoring
+    core, serving.scoring.ScoringCore), and their outcomes as known 30 days (features.labels.HORIZON)
+    after the period's end (or at the history's extraction, if earlier), when every offer of the
+    period has had the time to mature."""
+    from serving.scoring import ScoringCore
 
-    features = build_features(offers, scorer.context, with_audit=True)
-    probabilities = np.asarray(scorer.probabilities(features), float)
-    return features.assign(offer_id=offers["offer_id"].to_numpy(), created_at=offers["created_at"].to_numpy(),
-                           probability=probabilities, risk=scorer.risk_band(probabilities))
-
-
-def backfill(history: History, scorer: Scorer, periods: list[Period], horizon_days: int = 30) -> Iterator[PeriodData]:
-    """Each period's offers scored by `scorer` as they were published, and their outcomes as known
-    `horizon_days` after the period's end (or at the history's extraction, if earlier), when
-    every offer of the period has had the time to mature."""
-    horizon = pd.Timedelta(days=horizon_days)
+    core = ScoringCore(champion)
     for period in periods:
         in_period = history.between(period.start, period.end)
         if len(in_period):
-            current = score_offers(in_period.offers, scorer)
-            known_at = min(period.end + horizon, history.extracted_at)
+            current = core.score_frame(in_period.offers)
+            known_at = min(period.end + HORIZON, history.extracted_at)
             # Only the period's offers are replayed as of then: their outcomes are all we read.
-            matured_rows = with_labels(current, in_period.as_of(known_at).lifecycle, known_at, horizon_days)
+            matured_rows = with_labels(current, in_period.as_of(known_at).lifecycle, known_at)
         else:
             current = pd.DataFrame(columns=["offer_id", "created_at", "probability", "risk"])
             matured_rows = current.assign(label=pd.Series(dtype=float))
@@ -79,7 +58,7 @@ def store_lifecycle(scores: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFram
     return life
 
 
-def from_store(store, periods: list[Period], now: pd.Timestamp, horizon_days: int = 30) -> Iterator[PeriodData]:
+def from_store(store, periods: list[Period], now: pd.Timestamp) -> Iterator[PeriodData]:
     """Each period's scores from the prediction store (an offer scored twice counts once, its
     latest score), outcomes as recorded by `now`, and advisers' feedback given in the period."""
     now = utc(now)
@@ -92,7 +71,7 @@ def from_store(store, periods: list[Period], now: pd.Timestamp, horizon_days: in
         scores = scores.drop_duplicates("offer_id", keep="last").reset_index(drop=True)
         current = scores.assign(created_at=scores["offer_created_at"].fillna(scores["scored_at"]))
         lifecycle = store_lifecycle(scores, outcomes)
-        matured_rows = with_labels(current, lifecycle, now, horizon_days) if len(current) \
+        matured_rows = with_labels(current, lifecycle, now) if len(current) \
             else current.assign(label=pd.Series(dtype=float))
         yield PeriodData(period=period, current=current, matured=matured_rows,
                          feedback=store.feedback(period.start, period.end), source="store")

@@ -4,6 +4,7 @@ created in code, and one snapshot per period (a period reported again replaces i
 from pathlib import Path
 
 from monitoring.fairness import ATTRIBUTES
+from training.risk_bands import RISK_BANDS
 
 PROJECTS = {"store": "hardtofill: live monitoring", "backfill": "hardtofill: backfill"}
 VALUE = "MonitoringValue"
@@ -44,7 +45,7 @@ def dashboard_panels() -> list[tuple[str, object]]:
                            ("recall (card)", ours("promised_recall_at_capacity"))])),
         ("Quality", _line("Matured outcomes", [("offers", ours("matured_offers"))])),
         ("Feedback", _line("Advisers' disagreement rate by band seen",
-                           [(band, ours("disagreement_rate", group=band)) for band in ("low", "medium", "high")],
+                           [(band, ours("disagreement_rate", group=band)) for band in RISK_BANDS],
                            size="full")),
     ]
     for attribute in ATTRIBUTES:
@@ -79,10 +80,11 @@ def open_project(workspace_dir: Path, source: str):
     return workspace, project
 
 
-def replace_run(workspace, project, snapshot, period_label: str) -> str:
-    """Add the period's snapshot, removing an earlier one of the same period."""
+def replace_run(workspace, project, snapshots: list, period_label: str) -> list[str]:
+    """Add the period's snapshots (its report, then its drift by feature when judged), removing
+    earlier ones of the same period."""
     for run_id in workspace.list_runs(project.id):
         run = workspace.get_run(project.id, run_id)
         if run is not None and run.metadata.get("period") == period_label:
             workspace.delete_run(project.id, run_id)
-    return str(workspace.add_run(project.id, snapshot).id)
+    return [str(workspace.add_run(project.id, snapshot).id) for snapshot in snapshots if snapshot is not None]

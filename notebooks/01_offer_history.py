@@ -42,9 +42,9 @@ from IPython.display import display
 from features.build import parse_offer_fields
 from features.generator.figures import load_figures
 from features.ingest import offers_frame_from_json, read_history
-from features.labels import label_offers, matured
+from features.labels import HORIZON, label_offers, matured
 from hardtofill.notebook import start_notebook
-from hardtofill.params import section
+from hardtofill.settings import get_settings
 from training.data import TRAINING_COLUMNS
 
 ROOT, settings = start_notebook()
@@ -59,13 +59,12 @@ print(f"repository: {ROOT}\nhistory: {settings.history_path}")
 
 # %%
 history = read_history(settings.history_path, progress=False, columns=TRAINING_COLUMNS)  # Parquet: these only
-labels_params = section("labels")
-horizon = pd.Timedelta(days=labels_params.get("horizon_days", 30))
-lifecycle = label_offers(history.lifecycle, labels_params)
+horizon = HORIZON
+lifecycle = label_offers(history.lifecycle)
 offers = parse_offer_fields(history.offers)
 frame = offers.assign(outcome=lifecycle["outcome"].to_numpy(), outcome_at=lifecycle["outcome_at"].to_numpy(),
                       label=lifecycle["label"].to_numpy(), oracle=history.oracle.to_numpy())
-frame["matured"] = matured(frame, history.extracted_at, labels_params)
+frame["matured"] = matured(frame, history.extracted_at)
 frame["days_to_outcome"] = (frame["outcome_at"] - frame["created_at"]).dt.total_seconds() / 86_400
 labelled = frame[frame["matured"]]
 print(f"{len(frame):,} offers created {frame['created_at'].min():%Y-%m-%d} to {frame['created_at'].max():%Y-%m-%d}, "
@@ -337,10 +336,11 @@ plt.show()
 
 # %%
 occupations = pd.DataFrame({"real sample offers": sample["rome_code"].value_counts()})
-occupations["label (figures.yaml)"] = [figures.occupations[c][1] if c in figures.occupations else "?"
-                                       for c in occupations.index]
-occupations["BMO 2019 % difficult"] = [figures.occupations[c][0] if c in figures.occupations else np.nan
-                                       for c in occupations.index]
+# Every ROME code of metiers_tension.csv is generated (features/generator/reference.py).
+tension = pd.read_csv(get_settings().reference_dir / "metiers_tension.csv").groupby("rome_code").agg(
+    label=("rome_label", "first"), pct=("tension_pct", "mean"))
+occupations["label (metiers_tension.csv)"] = tension["label"].reindex(occupations.index).fillna("?").to_numpy()
+occupations["BMO 2019 % difficult"] = tension["pct"].reindex(occupations.index).to_numpy()
 same_codes = frame["rome_code"].isin(occupations.index)
 occupations["history offers"] = frame.loc[same_codes, "rome_code"].value_counts()
 occupations["history hard to fill %"] = labelled[labelled["rome_code"].isin(occupations.index)].groupby(
@@ -351,7 +351,6 @@ display(occupations.round(1))
 
 # %%
 domain_shares = shares("rome_domain")
-domain_shares["figures.yaml weight %"] = pd.Series({d: v.weight for d, v in figures.domains.items()}) * 100
 region_shares = shares("region")
 volumes = pd.Series({r: v[0] for r, v in figures.regions.items()})
 region_shares["BMO 2025 projects %"] = volumes / volumes.sum() * 100

@@ -42,7 +42,7 @@ from IPython.display import display
 
 from features.spec import CATEGORICAL, FEATURE_BY_NAME, FEATURE_NAMES
 from hardtofill.notebook import start_notebook
-from hardtofill.params import section
+from hardtofill.params import get_params
 from training.champion import load_champion
 from training.metrics import expected_calibration_error
 
@@ -91,7 +91,7 @@ print(f"{len(labelled):,} test offers created {labelled['created_at'].min():%Y-%
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-bins = section("calibration").get("ece_bins", 10)
+bins = get_params().calibration.ece_bins
 observed, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
 ece = expected_calibration_error(y, p, bins)
 print(f"ROC AUC {roc_auc_score(y, p):.3f}, Brier {brier_score_loss(y, p):.3f}, ECE {ece:.3f}")
@@ -147,8 +147,8 @@ plt.show()
 # %%
 from fairlearn.metrics import MetricFrame
 
-fairness_params = section("fairness")
-min_size = fairness_params.get("min_group_size", 200)
+fairness_params = get_params().fairness
+min_size = fairness_params.min_group_size
 AUDIT = [c for c in labelled.columns if c.startswith("audit_")]
 
 
@@ -278,18 +278,18 @@ plt.show()
 # difficulty (a region with more hard offers should have more flagged).
 
 # %%
-from training.fairness import fairness_audit
+from training.fairness import fairness
 
-audited = labelled.assign(flagged=labelled["probability"] >= champion.risk_bands["high"])
-fairness_table, fairness_gaps = fairness_audit(audited, fairness_params, bins)
+audited = labelled.assign(risk=champion.risk_band(labelled["probability"]))
+fairness_table, fairness_gaps = fairness(audited, audited, min_size, bins)
 display(fairness_table.round(3))
-thresholds = {"equalized_odds_difference": fairness_params.get("max_equalized_odds_difference"),
-              "calibration_gap": fairness_params.get("max_calibration_gap")}
+thresholds = {"equalized_odds_difference": fairness_params.max_equalized_odds_difference,
+              "calibration_gap": fairness_params.max_calibration_gap}
 gaps = pd.DataFrame(fairness_gaps).T
 for gap, limit in thresholds.items():
     gaps[f"{gap} limit"] = limit
-    gaps[f"{gap} within"] = gaps[gap].isna() | (gaps[gap] <= limit)
-display(gaps.round(3))
+    gaps[f"{gap} within"] = gaps[gap].isna() | (gaps[gap].astype(float) <= limit)
+display(gaps)
 logged = champion.artifacts_dir / "fairness_table.csv"
 if logged.is_file():
     print(f"training's table on all test offers: {logged} ({len(pd.read_csv(logged))} rows)")
@@ -299,9 +299,9 @@ for ax, attribute in zip(axes, ["region", "employer_size_band"], strict=True):
     part = fairness_table[(fairness_table["attribute"] == attribute) & ~fairness_table["small"]]
     part = part.sort_values("observed_rate")
     positions = np.arange(len(part))
-    ax.barh(positions - 0.2, part["true_positive_rate"], height=0.4,
+    ax.barh(positions - 0.2, part["tpr"], height=0.4,
             label="true positive rate (hard offers flagged)")
-    ax.barh(positions + 0.2, part["false_positive_rate"], height=0.4,
+    ax.barh(positions + 0.2, part["fpr"], height=0.4,
             label="false positive rate (filled offers flagged)")
     ax.set_yticks(positions, part["group"].astype(str))
     ax.set(title=f"High-risk flag by {attribute} (ordered by observed rate)", xlabel="rate")

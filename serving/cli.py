@@ -14,10 +14,16 @@ LOCAL_KEY_NAME = "local"
 
 
 def _store():
+    """The prediction store, its schema upgraded to this code's latest revision (serving.migrate)."""
     from hardtofill.settings import get_settings
+    from serving.migrate import StoreSchemaError
     from serving.store import PredictionStore
 
-    return PredictionStore(get_settings().store_url)
+    try:
+        return PredictionStore(get_settings().store_url)
+    except StoreSchemaError as problem:
+        console.print(f"[red]store: {problem}[/red]")
+        raise typer.Exit(1) from None
 
 
 def _valid_name(name: str) -> str:

@@ -18,10 +18,10 @@ function setStatus(text, isError = false) {
 
 function percent(p) { return Math.round(p * 100) + " %"; }
 
-async function call(path, body) {
+async function call(path, body, headers = {}) {
   const response = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + apiKey() },
+    headers: { "Content-Type": "application/json", "Authorization": "Bearer " + apiKey(), ...headers },
     body: JSON.stringify(body),
   });
   let data = null;
@@ -29,7 +29,9 @@ async function call(path, body) {
   if (!response.ok) {
     if (response.status === 401) throw new Error("Clé d'API refusée : vérifiez la clé (étape 1).");
     const message = data && (data.error || JSON.stringify(data.detail)) || response.statusText;
-    throw new Error(`Erreur ${response.status} : ${message}`);
+    const failure = new Error(`Erreur ${response.status} : ${message}`);
+    failure.refused = (data && data.refused) || [];
+    throw failure;
   }
   return data;
 }
@@ -107,6 +109,48 @@ function render(results, model) {
     `${counts.medium} à risque moyen, ${counts.low} à risque faible.`;
 }
 
+// One Idempotency-Key per feedback: sending the same form again (a retry after an error, a double
+// click) reuses it, so the store keeps one row; a changed choice is a new feedback with a new key.
+function newUuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));  // pages served over plain http
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function feedbackKey(form, body) {
+  const sent = JSON.stringify(body);
+  if (form.dataset.feedbackBody !== sent) {
+    form.dataset.feedbackBody = sent;
+    form.dataset.feedbackKey = newUuid();
+  }
+  return form.dataset.feedbackKey;
+}
+
+// Refused offers, by their position in the adviser's file (n° 1 is the first offer), with every
+// faulty field: built as text nodes, so nothing from the file is ever read as HTML.
+function renderRefused(refused) {
+  const panel = $("refused-panel"), list = $("refused");
+  list.replaceChildren();
+  panel.hidden = !refused.length;
+  for (const offer of [...refused].sort((a, b) => a.index - b.index)) {
+    const li = document.createElement("li");
+    li.dataset.index = offer.index;
+    const head = document.createElement("strong");
+    head.textContent = `Offre n° ${offer.index + 1} du fichier` + (offer.offer_id ? ` (id ${offer.offer_id})` : " (id invalide)");
+    li.appendChild(head);
+    const fields = document.createElement("ul");
+    for (const field of offer.fields) {
+      const line = document.createElement("li");
+      line.textContent = `${field.field} : ${field.message}`;
+      fields.appendChild(line);
+    }
+    li.appendChild(fields);
+    list.appendChild(li);
+  }
+}
+
 async function recordFeedback(event, result, model) {
   event.preventDefault();
   const form = event.target, done = form.querySelector(".recorded");
@@ -115,7 +159,7 @@ async function recordFeedback(event, result, model) {
   if (!body.action) { done.textContent = "Choisissez une action."; done.className = "recorded error"; return; }
   if (form.elements.reason_code.value) body.reason_code = form.elements.reason_code.value;
   try {
-    await call("/feedback", body);
+    await call("/feedback", body, { "Idempotency-Key": feedbackKey(form, body) });
     done.textContent = "Enregistré ✓";
     done.className = "recorded";
   } catch (error) {
@@ -129,17 +173,29 @@ async function scoreOffers(offers) {
   const buttons = document.querySelectorAll("button");
   buttons.forEach((b) => { b.disabled = true; });
   try {
-    const results = [];
+    const results = [], refused = [];
     let answer = null;
+    renderRefused([]);
     for (let start = 0; start < offers.length; start += MAX_BATCH) {
       setStatus(`Évaluation… ${start} / ${offers.length}`);
-      answer = await call("/score", { offers: offers.slice(start, start + MAX_BATCH) });
+      try {
+        answer = await call("/score", { offers: offers.slice(start, start + MAX_BATCH) });
+      } catch (error) {
+        if (!error.refused || !error.refused.length) throw error;
+        // Every offer of this part was refused: list them and go on with the next part.
+        for (const r of error.refused) refused.push({ ...r, index: r.index + start });
+        continue;
+      }
       for (const r of answer.results) results.push({ ...r, index: r.index + start });
+      for (const r of answer.refused || []) refused.push({ ...r, index: r.index + start });
     }
-    showModel(answer);
+    if (answer) showModel(answer);
     await codesReady;
-    render(results, answer.model);
-    setStatus(`${results.length} offre(s) évaluée(s).`);
+    render(results, answer && answer.model);
+    renderRefused(refused);
+    setStatus(`${results.length} offre(s) évaluée(s)` +
+              (refused.length ? `, ${refused.length} refusée(s) : voir la liste des offres refusées.` : "."),
+              refused.length > 0 && !results.length);
   } catch (error) {
     setStatus(error.message, true);
   } finally {
@@ -154,6 +210,7 @@ async function latest() {
     showModel(answer);
     await codesReady;
     render(answer.results, answer.model);
+    renderRefused([]);
     setStatus(`${answer.results.length} dernière(s) offre(s) évaluée(s).`);
   } catch (error) {
     setStatus(error.message, true);

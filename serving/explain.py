@@ -7,6 +7,8 @@ Pure functions of one offer's features, its contributions (log-odds, from LightG
 
 import math
 
+import numpy as np
+
 from features.spec import CATEGORICAL, FEATURE_BY_NAME
 
 RISK_LABELS = {"low": "faible", "medium": "moyen", "high": "élevé"}
@@ -150,9 +152,10 @@ def factors(names: list[str], contributions, features: dict, market: float | Non
             labels: dict | None = None, top: int | None = None) -> list[dict]:
     """Features by decreasing |contribution| (the `top` first), each with its value, its
     contribution (log-odds) and a French sentence."""
-    order = sorted(range(len(names)), key=lambda i: -abs(float(contributions[i])))
+    magnitudes = np.abs(np.asarray(contributions, dtype=float))
+    order = np.argsort(-magnitudes, kind="stable").tolist()  # the order sorted() gave, faster
     if top is not None:
-        order = [i for i in order if abs(float(contributions[i])) > 1e-9][:top]
+        order = [i for i in order[:top] if magnitudes[i] > 1e-9]
     return [{
         "feature": names[i],
         "label": FEATURE_BY_NAME[names[i]].description,

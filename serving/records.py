@@ -6,6 +6,7 @@ so nothing personal can slip into the store through a comment box.
 
 from datetime import UTC, date, datetime
 from typing import Literal
+from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -38,6 +39,15 @@ OUTCOMES = ("filled", "abandoned", "cancelled")
 AUDIT_FIELDS = AUDIT_COLUMNS  # the audit attributes build_features derives (features.spec)
 
 
+# A score's id: made where the score is made (a UUID by default), stored unique, so that the same
+# score written twice (a retry, a journal replayed) is stored once. Letters, digits, '_', '-' only.
+SCORE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def new_score_id() -> str:
+    return uuid4().hex
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -52,6 +62,7 @@ class Record(BaseModel):
 
 
 class ScoreRecord(Record):
+    score_id: str = Field(default_factory=new_score_id, pattern=SCORE_ID_PATTERN)
     offer_id: str = Field(min_length=1, max_length=64)
     scored_at: datetime = Field(default_factory=now_utc)
     offer_created_at: datetime | None = None

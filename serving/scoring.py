@@ -1,22 +1,35 @@
-"""Scoring a batch of offers with the champion: probability, risk band, reasons and advice.
+"""Scoring offers with the champion: probability, risk band, reasons, advice and the record stored.
 
-The same pipeline as training (`features.build.build_features` with the champion's market
-context snapshot); one TreeSHAP call (`champion.contributions`) per batch gives both the
-probabilities and the reasons; advice re-scores changed copies of the offers in one more
-(prediction only) call. Rows do not interact, so an offer gets the same answer alone or in a batch.
+`ScoringCore` is the one scoring core, used by the service and by monitoring's backfill: the
+champion is injected and never mutated; features become a float matrix with categories encoded
+by the champion's own category lists (the codes LightGBM learned: a pandas frame with other
+categories would be silently re-coded, LightGBM issue 5162), and one TreeSHAP call gives both the
+probabilities and the reasons. `Scorer` is the service's per-offer path: no pandas per call
+(features.offer_path), the snapshot read from dictionaries built once at load, and the advice of
+all offers of a request scored in one more call on a matrix of changed feature values.
 """
 
+import uuid
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
-from features.build import build_features
-from features.ingest import offers_frame_from_json
-from features.spec import FEATURE_NAMES
+from features.offer_path import AUDIT_KEYS, offer_features, offer_values
+from features.schema import Offer, validate_offer
+from features.snapshot import SnapshotIndex
+from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
-from serving.advice import CHANGE_CODES, candidate_changes
+from serving.advice import CHANGE_CODES, LOWER_JOB_QUALITY, candidate_changes
 from serving.records import AUDIT_FIELDS, ScoreRecord
+from training.calibration import Calibrator
+
+# Well-formed codes the model never saw: scored, with a caveat an adviser understands.
+UNKNOWN_CAVEATS = {
+    "rome_code": "métier inconnu du modèle : score moins fiable",
+    "contract_type": "type de contrat inconnu du modèle : score moins fiable",
+}
 
 
 @dataclass(frozen=True)
@@ -25,25 +38,23 @@ class ServingParams:
     top_reasons: int = 3  # reasons shown per offer
     advice_min_gain: float = 0.01  # a change is advised when it lowers the probability by this much
     lightgbm_threads: int = 1  # per request: the service runs two requests at once per worker
-    advice_excluded: tuple[str, ...] = ()  # change codes never advised (a choice for the ethics review)
+    advice_excluded: tuple[str, ...] = LOWER_JOB_QUALITY  # change codes never advised (ethics review)
 
     @classmethod
     def load(cls) -> "ServingParams":
-        from hardtofill.params import ParamsError, section
+        from hardtofill.params import section
 
-        try:
-            values = section("serving")
-        except ParamsError:
-            return cls()
+        values = section("serving")  # checked by hardtofill.params; a bad file stops the service
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"params.yaml serving: unknown keys {sorted(unknown)}")
-        unknown_changes = set(values.get("advice_excluded") or ()) - set(CHANGE_CODES)
-        if unknown_changes:
-            raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes {sorted(unknown_changes)}; "
-                             f"known: {', '.join(CHANGE_CODES)}")
-        values["advice_excluded"] = tuple(values.get("advice_excluded") or ())
+        if "advice_excluded" in values:
+            unknown_changes = set(values["advice_excluded"] or ()) - set(CHANGE_CODES)
+            if unknown_changes:
+                raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes "
+                                 f"{sorted(unknown_changes)}; known: {', '.join(CHANGE_CODES)}")
+            values["advice_excluded"] = tuple(values["advice_excluded"] or ())
         return cls(**values)
 
 
@@ -52,58 +63,89 @@ def notice(model_name: str, version: str) -> str:
             "pas une décision : le conseiller décide de la suite à donner.")
 
 
-class ThreadLimitedBooster:
-    """The champion's booster with LightGBM's threads capped: a service worker runs several
-    requests at once on two cores, so each prediction must not try to use them all."""
+class ScoringCore:
+    """The champion as matrices: encoding, TreeSHAP contributions, calibrated probabilities, bands."""
 
-    def __init__(self, booster, threads: int):
-        self._booster, self._threads = booster, threads
+    def __init__(self, champion, threads: int = 1):
+        self.champion = champion
+        self.threads = threads
+        self.names = list(FEATURE_NAMES)
+        self.categories = {name: list(champion.categories[name]) for name in CATEGORICAL}
+        _check_category_codes(champion.booster, self.categories)
+        self.known = {name: frozenset(values) for name, values in self.categories.items()}
+        self._categorical = [(position, {value: float(code) for code, value in enumerate(self.categories[name])})
+                             for position, name in enumerate(self.names) if name in CATEGORICAL]
+        codes = dict((self.names[position], mapping) for position, mapping in self._categorical)
+        self._plan = [(name, codes.get(name)) for name in self.names]
+        calibrator = champion.calibrator
+        # Its own calibrator with arrays (not lists converted at every call); the champion's is untouched.
+        self.calibrator = Calibrator(calibrator.method, x=np.asarray(calibrator.x, float),
+                                     y=np.asarray(calibrator.y, float), slope=calibrator.slope,
+                                     intercept=calibrator.intercept)
+        self.high, self.medium = float(champion.risk_bands["high"]), float(champion.risk_bands["medium"])
+        context = champion.context
+        self.index = SnapshotIndex(context) if context.as_of is not None else None
 
-    def predict(self, data, **kwargs):
-        kwargs.setdefault("num_threads", self._threads)
-        return self._booster.predict(data, **kwargs)
+    # --- matrices -----------------------------------------------------------------------------
+    def matrix(self, rows: list[dict]) -> np.ndarray:
+        """Feature rows (dicts, numbers as float) -> float64 matrix; categories by code, unknown or
+        missing as NaN. One list per row: the cheapest way from Python values to a matrix."""
+        plan = self._plan
+        return np.array([[row[name] if codes is None else codes.get(row[name], np.nan) for name, codes in plan]
+                         for row in rows], dtype=np.float64).reshape(len(rows), len(plan))
 
-    def __getattr__(self, name):
-        return getattr(self._booster, name)
+    def matrix_from_frame(self, features: pd.DataFrame) -> np.ndarray:
+        """The same matrix from a features frame (build_features or the store)."""
+        matrix = np.empty((len(features), len(self.names)), dtype=np.float64)
+        for position, name in enumerate(self.names):
+            if name in CATEGORICAL:
+                codes = pd.Categorical(features[name], categories=self.categories[name]).codes
+                matrix[:, position] = np.where(codes < 0, np.nan, codes)
+            else:
+                matrix[:, position] = pd.to_numeric(features[name], errors="coerce").to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+        return matrix
+
+    # --- the model ----------------------------------------------------------------------------
+    def contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(TreeSHAP contributions with the base value last, calibrated probabilities): one call."""
+        if not len(matrix):
+            return np.empty((0, len(self.names) + 1)), np.empty(0)
+        contributions = np.asarray(self.champion.booster.predict(matrix, pred_contrib=True,
+                                                                 num_threads=self.threads))
+        return contributions, self.calibrator.transform(contributions.sum(axis=1))
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        if not len(matrix):
+            return np.empty(0)
+        raw = self.champion.booster.predict(matrix, raw_score=True, num_threads=self.threads)
+        return self.calibrator.transform(raw)
+
+    def risk(self, probabilities: np.ndarray) -> list[str]:
+        return ["high" if p >= self.high else "medium" if p >= self.medium else "low"
+                for p in np.asarray(probabilities, float).tolist()]
+
+    # --- monitoring's backfill ----------------------------------------------------------------
+    def score_frame(self, offers: pd.DataFrame) -> pd.DataFrame:
+        """Offer frame -> the rows the service would have stored: features, audit_* groups,
+        offer_id, created_at, probability, risk (the vectorised path, for whole periods)."""
+        from features.build import build_features
+
+        features = build_features(offers, self.champion.context, with_audit=True)
+        probabilities = self.probabilities(self.matrix_from_frame(features))
+        return features.assign(offer_id=offers["offer_id"].to_numpy(), created_at=offers["created_at"].to_numpy(),
+                               probability=probabilities, risk=self.risk(probabilities))
 
 
-class SnapshotLookup:
-    """The champion's market context, remembered by occupation and place.
-
-    In a snapshot every event is dated before any offer, so what `lookup` returns for an offer
-    depends on its occupation, department and region only: each combination is looked up once
-    (a lookup scans every key of the context, ~20 ms even for one offer) and then read back.
-    Anything else `build_features` asks of the context goes to the snapshot itself."""
-
-    KEY = ("rome_code", "department", "region")
-    SINCE = pd.Timestamp("2001-01-01", tz="UTC")  # the context's clock starts in 2000
-
-    def __init__(self, context):
-        self.context = context
-        self._memo: dict[tuple, tuple] = {}
-        self._columns: list[str] | None = None
-
-    def __getattr__(self, name):
-        return getattr(self.context, name)
-
-    def lookup(self, parsed: pd.DataFrame) -> pd.DataFrame:
-        columns = [parsed[c].astype(object).where(parsed[c].notna(), None) for c in self.KEY]
-        keys = list(zip(*columns, strict=True))
-        recent = (pd.to_datetime(parsed["created_at"], utc=True) >= self.SINCE).to_numpy()
-        if not recent.all():
-            return self.context.lookup(parsed)
-        todo: dict[tuple, int] = {}
-        for position, key in enumerate(keys):
-            if key not in self._memo and key not in todo:
-                todo[key] = position
-        if todo:
-            found = self.context.lookup(parsed.iloc[list(todo.values())])
-            self._columns = list(found.columns)
-            for key, values in zip(todo, found.itertuples(index=False, name=None), strict=True):
-                self._memo[key] = values
-        if self._columns is None:  # every key remembered by another thread's first call
-            self._columns = list(self.context.lookup(parsed.iloc[:1]).columns)
-        return pd.DataFrame([self._memo[key] for key in keys], columns=self._columns, index=parsed.index)
+def _check_category_codes(booster, categories: dict[str, list[str]]) -> None:
+    """The model's own category lists must be the spec's: the matrix uses the spec's codes."""
+    learned = getattr(booster, "pandas_categorical", None)
+    if learned is None:
+        return  # trained from a matrix: the spec's codes are the only ones there are
+    expected = [categories[name] for name in CATEGORICAL]
+    if [list(map(str, values)) for values in learned] != expected:
+        raise ValueError("the model's category lists differ from its feature_spec.json: category codes "
+                         "would not match training's (LightGBM issue 5162)")
 
 
 @dataclass
@@ -112,118 +154,120 @@ class ScoredBatch:
     records: list[ScoreRecord]
 
 
+@dataclass
+class Prepared:
+    """An offer ready to score: validated, its features built."""
+
+    offer: Offer
+    features: dict
+
+
 class Scorer:
+    """The service's scoring: features per offer, the core's matrices, reasons, advice, records."""
+
     def __init__(self, champion, params: ServingParams | None = None):
-        self.champion = champion
         self.params = params or ServingParams()
-        if not isinstance(champion.booster, ThreadLimitedBooster):
-            champion.booster = ThreadLimitedBooster(champion.booster, self.params.lightgbm_threads)
-        self.names = list(FEATURE_NAMES)
-        context = champion.context
-        self.context = SnapshotLookup(context) if context.as_of is not None else context
+        self.core = ScoringCore(champion, self.params.lightgbm_threads)
+        if self.core.index is None:
+            raise ValueError("the champion's market context is not a snapshot: serving needs one")
+        self.champion = champion
+        self.names = self.core.names
+        self.model = {"name": champion.model_name, "version": champion.version}
+        self.notice = notice(champion.model_name, champion.version)
+        self._excluded = frozenset(self.params.advice_excluded)
 
-    @property
-    def model(self) -> dict:
-        return {"name": self.champion.model_name, "version": self.champion.version}
+    # --- the pipeline -------------------------------------------------------------------------
+    def prepare(self, offers: list[Offer]) -> list[Prepared]:
+        rows = offer_features([offer_values(offer) for offer in offers], self.core.index)
+        return [Prepared(offer, row) for offer, row in zip(offers, rows, strict=True)]
 
-    @property
-    def notice(self) -> str:
-        return notice(self.champion.model_name, self.champion.version)
+    def features(self, raws: list) -> list[Prepared]:
+        """Validated offers with their features; raises OfferError naming the index and field."""
+        return self.prepare([validate_offer(raw, index) for index, raw in enumerate(raws)])
 
-    # --- the pipeline -----------------------------------------------------------------------
-    def features(self, raws: list) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(offer frame, features with audit columns); raises OfferError naming index and field."""
-        offers = offers_frame_from_json(raws)
-        return offers, build_features(offers, self.context, with_audit=True)
+    def caveats(self, features: dict) -> list[str]:
+        return [text for name, text in UNKNOWN_CAVEATS.items()
+                if features[name] is not None and features[name] not in self.core.known[name]]
 
-    def market_salary(self, features: pd.DataFrame, created_at: pd.Series) -> np.ndarray:
-        """The market's median yearly salary for each offer's occupation and region."""
-        query = features[list(SnapshotLookup.KEY)].assign(created_at=created_at.to_numpy())
-        return self.context.lookup(query)["salary_market"].to_numpy(dtype=float)
-
-    def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(contributions with the base value last, calibrated probabilities)."""
-        contributions = np.asarray(self.champion.contributions(features[self.names]))
-        probabilities = self.champion.probabilities_from_raw(contributions.sum(axis=1))
-        return contributions, np.asarray(probabilities, float)
-
-    def risk(self, probabilities: np.ndarray) -> list[str]:
-        return [str(band) for band in self.champion.risk_band(probabilities)]
-
-    def advice(self, raws: list[dict], rows: list[dict], markets: np.ndarray,
-               probabilities: np.ndarray) -> list[list[dict]]:
-        """For each offer, the changes that lower its probability, best first."""
-        candidates = [(i, change) for i, raw in enumerate(raws)
-                      for change in candidate_changes(raw, rows[i], markets[i])
-                      if change.code not in self.params.advice_excluded]
-        advised: list[list[dict]] = [[] for _ in raws]
+    def advice(self, prepared: list[Prepared], probabilities: np.ndarray) -> list[list[dict]]:
+        """For each offer, the changes that lower its probability, best first (one model call)."""
+        candidates = [(i, change) for i, item in enumerate(prepared)
+                      for change in candidate_changes(item.offer, item.features, item.features["salary_market"])
+                      if change.code not in self._excluded]
+        advised: list[list[dict]] = [[] for _ in prepared]
         if not candidates:
             return advised
-        _, changed = self.features([change.offer for _, change in candidates])
-        new = np.asarray(self.champion.probabilities(changed[self.names]), float)
-        bands = self.risk(new)
-        for (i, change), p, band in zip(candidates, new, bands, strict=True):
-            if probabilities[i] - p >= self.params.advice_min_gain:
-                advised[i].append({"change": change.code, "sentence": change.sentence,
-                                   "probability": float(p), "risk": band,
-                                   "gain": float(probabilities[i] - p)})
+        changed = [{**prepared[i].features, **change.values} for i, change in candidates]
+        new = self.core.probabilities(self.core.matrix(changed))
+        bands = self.core.risk(new)
+        for (i, change), p, band in zip(candidates, new.tolist(), bands, strict=True):
+            gain = float(probabilities[i]) - p
+            if gain >= self.params.advice_min_gain:
+                advised[i].append({"change": change.code, "sentence": change.sentence, "probability": p,
+                                   "risk": band, "gain": gain})
         for items in advised:
             items.sort(key=lambda item: -item["gain"])
         return advised
 
-    # --- answers ----------------------------------------------------------------------------
-    def _analyse(self, raws: list[dict]) -> dict:
-        offers, features = self.features(raws)
-        rows = _rows(features)
-        markets = self.market_salary(features, offers["created_at"])
-        contributions, probabilities = self.contributions(features)
-        bands = self.risk(probabilities)
-        advice = self.advice(raws, rows, markets, probabilities)
+    # --- answers ------------------------------------------------------------------------------
+    def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
+        contributions, probabilities = self.core.contributions(self.core.matrix([p.features for p in prepared]))
+        bands = self.core.risk(probabilities)
+        advice = self.advice(prepared, probabilities)
+        scored_at = datetime.now(UTC)
         results, records = [], []
-        for i, raw in enumerate(raws):
-            labels = _labels(raw)
+        for i, item in enumerate(prepared):
+            features, offer = item.features, item.offer
+            labels = _labels(offer)
+            probability = float(probabilities[i])
+            score_id = uuid.uuid4().hex
             results.append({
                 "index": i,
-                "offer_id": str(offers["offer_id"].iat[i]),
+                "score_id": score_id,
+                "offer_id": offer.id,
                 "title": labels.get("title"),
-                "probability": float(probabilities[i]),
+                "probability": probability,
                 "risk": bands[i],
                 "risk_label": explain.RISK_LABELS[bands[i]],
-                "factors": explain.factors(self.names, contributions[i, :-1], rows[i], markets[i], labels,
-                                           top=self.params.top_reasons),
+                "factors": explain.factors(self.names, contributions[i, :-1], features, features["salary_market"],
+                                           labels, top=self.params.top_reasons),
                 "recommendations": advice[i],
+                "caveats": self.caveats(features),
             })
-            records.append(self.record(offers, features, rows, i, probabilities[i], bands[i]))
-        return {"results": results, "records": records, "rows": rows, "markets": markets,
-                "contributions": contributions}
+            records.append(ScoreRecord.model_construct(
+                score_id=score_id, offer_id=offer.id, scored_at=scored_at,
+                offer_created_at=_utc(offer.dateCreation), model_name=self.model["name"],
+                model_version=self.model["version"], probability=probability, risk=bands[i],
+                # JSON has no NaN: a missing number is stored as null (v != v only for NaN).
+                features={name: (None if (v := features[name]) != v else v) for name in self.names},
+                audit={name: str(features[key]) for name, key in zip(AUDIT_FIELDS, AUDIT_KEYS, strict=True)}))
+        return results, records, contributions
 
-    def score(self, raws: list[dict]) -> ScoredBatch:
-        analysis = self._analyse(raws)
-        return ScoredBatch(results=analysis["results"], records=analysis["records"])
+    def score_offers(self, offers: list[Offer]) -> ScoredBatch:
+        """Already validated offers (a partial batch's valid ones)."""
+        results, records, _ = self._analyse(self.prepare(offers))
+        return ScoredBatch(results=results, records=records)
 
-    def record(self, offers, features, rows, i, probability, band) -> ScoreRecord:
-        audit = {name: str(features[f"audit_{name}"].iat[i]) for name in AUDIT_FIELDS}
-        return ScoreRecord(
-            offer_id=str(offers["offer_id"].iat[i]), offer_created_at=offers["created_at"].iat[i].to_pydatetime(),
-            model_name=self.champion.model_name, model_version=self.champion.version,
-            probability=float(probability), risk=band,
-            features={name: explain.json_value(rows[i][name]) for name in self.names}, audit=audit)
+    def score(self, raws: list) -> ScoredBatch:
+        results, records, _ = self._analyse(self.features(raws))
+        return ScoredBatch(results=results, records=records)
 
     def explain(self, raw: dict) -> tuple[dict, ScoreRecord]:
         """One offer: its score, all contributions, the base rate and the CRPA items."""
-        analysis = self._analyse([raw])
-        result, record = analysis["results"][0], analysis["records"][0]
-        contributions = analysis["contributions"][0]
+        prepared = self.features([raw])
+        results, records, contributions = self._analyse(prepared)
+        result, record, contributions = results[0], records[0], contributions[0]
+        features = prepared[0].features
         base = float(contributions[-1])
-        base_rate = float(self.champion.probabilities_from_raw(np.array([base]))[0])
+        base_rate = float(self.core.calibrator.transform(np.array([base]))[0])
         booster = self.champion.booster
         trees = int(booster.num_trees()) if hasattr(booster, "num_trees") else 0
         result.update({
             "base_value": base,
             "base_rate": base_rate,
             "raw_score": float(contributions.sum()),
-            "contributions": explain.factors(self.names, contributions[:-1], analysis["rows"][0],
-                                             analysis["markets"][0], _labels(raw)),
+            "contributions": explain.factors(self.names, contributions[:-1], features, features["salary_market"],
+                                             _labels(prepared[0].offer)),
             "crpa": explain.crpa_items(
                 model_name=self.champion.model_name, version=self.champion.version,
                 probability=result["probability"], risk=result["risk"], risk_bands=self.champion.risk_bands,
@@ -237,27 +281,23 @@ class Scorer:
         """Reasons for stored scores (features as served): the dashboard's list of latest offers."""
         if stored.empty:
             return []
-        features = stored[self.names].copy()
-        created = pd.to_datetime(stored["offer_created_at"], utc=True).fillna(pd.Timestamp.now(tz="UTC"))
-        markets = self.market_salary(features, created)
-        contributions, _ = self.contributions(features)
-        rows = _rows(features)
-        return [explain.factors(self.names, contributions[i, :-1], rows[i], markets[i],
-                                top=self.params.top_reasons) for i in range(len(rows))]
+        features = stored[self.names]
+        contributions, _ = self.core.contributions(self.core.matrix_from_frame(features))
+        rows = [dict(zip(self.names, values, strict=True)) for values in features.itertuples(index=False, name=None)]
+        markets = [self.core.index.market_salary((r["rome_code"], r["department"], r["region"])) for r in rows]
+        return [explain.factors(self.names, contributions[i, :-1], rows[i], markets[i], top=self.params.top_reasons)
+                for i in range(len(rows))]
 
 
-def _rows(features: pd.DataFrame) -> list[dict]:
-    columns = list(features.columns)
-    return [dict(zip(columns, values, strict=True)) for values in features.itertuples(index=False, name=None)]
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _labels(raw: dict) -> dict:
+def _labels(offer: Offer) -> dict:
     """Readable labels the API gives beside codes (job title, occupation name): shown, never stored."""
     labels = {}
-    if isinstance(raw, dict):
-        if isinstance(raw.get("romeLibelle"), str):
-            labels["rome_label"] = raw["romeLibelle"]
-        if isinstance(raw.get("intitule"), str):
-            labels["title"] = raw["intitule"][:120]
+    if offer.romeLibelle:
+        labels["rome_label"] = offer.romeLibelle
+    if offer.intitule:
+        labels["title"] = offer.intitule[:120]
     return labels
-

@@ -6,10 +6,13 @@ card, and the dashboard page itself.
 At start-up it loads the champion (`training.champion.load_champion`); without one, or with
 broken artifacts, it stays up but not ready (`/readyz` answers 503, the log says why in one line,
 data endpoints answer 503): it never serves a model that was not promoted. Data endpoints need
-`Authorization: Bearer KEY` (serving.access). Bodies are taken loosely and validated here, so a
-bad offer gets a 400 naming its index and field, logged as one line.
+`Authorization: Bearer KEY` (serving.access). Before BentoML reads a body, serving.guard bounds
+its size (413), takes JSON only (415) and checks its top level strictly (400); offers are then
+checked one by one here, so that a bad offer in a batch is reported (index, id, every faulty
+field, in French) while the others are scored. Log lines carry no input but a well-formed id.
 """
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
+from serving.docs_page import LocalDocsPage
+from serving.guard import RequestGuard
 from serving.schemas import ExplainResponse, FeedbackAnswer, FeedbackRequest, LatestResponse, ScoreResponse
 
 log = logging.getLogger("bentoml.hardtofill")
@@ -59,22 +64,29 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
 @bentoml.asgi_app(web, path="/")
 @bentoml.service(
     name="hardtofill",
-    # One worker by default (HARDTOFILL_WORKERS to change it), two request threads: on two cores,
-    # each request's LightGBM call uses one thread (params serving.lightgbm_threads).
+    # Chosen by measurement (benchmarks/RESULTS.md, docs/serving.md): one worker by default
+    # (HARDTOFILL_WORKERS=2 uses both cores for many clients), two request threads, each request's
+    # LightGBM call on one thread (serving.lightgbm_threads); beyond max_concurrency requests in
+    # flight (split between workers), BentoML answers 429 at once instead of queueing for hundreds of ms.
     workers=get_settings().workers,
     threads=2,
-    traffic={"timeout": 300},
+    traffic={"timeout": 300, "max_concurrency": 8},
 )
 class HardToFill:
     def __init__(self) -> None:
+        from serving.score_writer import ScoreWriter, journal_dir
         from serving.scoring import Scorer, ServingParams
         from serving.store import PredictionStore
+        from serving.versions import KnownVersions
         from training.champion import ChampionUnavailable, load_champion
 
         install_client_error_filter()
         settings = get_settings()
         self.params = ServingParams.load()
         self.store = PredictionStore(settings.store_url)
+        # Scores are journaled before the answer and stored by a writer thread (serving.score_writer).
+        self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
+        self.versions = KnownVersions(settings.model_name, settings.tracking_uri)
         self.scorer = None
         self.unavailable: str | None = None
         try:
@@ -84,10 +96,19 @@ class HardToFill:
         except Exception as reason:  # a corrupt model file must not take the whole service down
             first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
             self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
+        # The champion's millions of long-lived objects (trees, context index) are moved out of the
+        # collector's sight: full collections scanning them made a batch's validation 5x slower.
+        gc.collect()
+        gc.freeze()
         if self.scorer is None:
             log.error("not ready, no model served: %s", self.unavailable)
         else:
             log.info("serving model %s version %s", self.scorer.champion.model_name, self.scorer.champion.version)
+
+    @bentoml.on_shutdown
+    def _flush_scores(self) -> None:
+        """Store every answered score before the worker exits."""
+        self.writer.close()
 
     def __is_ready__(self) -> bool:
         return self.scorer is not None
@@ -99,45 +120,54 @@ class HardToFill:
     def _client(ctx: bentoml.Context) -> str:
         return str(getattr(ctx.request.state, "api_client", "unknown"))
 
-    def _refuse_offer(self, path: str, problem, ctx: bentoml.Context) -> JSONResponse:
-        log.info("400 on %s: %s", path, problem)
-        return error(400, str(problem), ctx, index=problem.index, offer_id=problem.offer_id,
-                     fields=[".".join(str(p) for p in e["loc"]) for e in problem.errors])
+    def _refuse_offers(self, path: str, refused: list, ctx: bentoml.Context) -> JSONResponse:
+        log.info("400 on %s: offers refused %s", path, "; ".join(r.log_text() for r in refused[:5]))
+        first = refused[0]
+        message = first.message if len(refused) == 1 else (
+            f"aucune offre valide : {len(refused)} offres refusées ; " + " ; ".join(r.message for r in refused[:3]))
+        return error(400, message, ctx, refused=[r.as_dict() for r in refused],
+                     fields=[p.as_dict() for p in first.fields] if len(refused) == 1 else None)
 
     @bentoml.api
     def score(self, offers: list[Any], ctx: bentoml.Context) -> ScoreResponse:
         """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
-        advice. Every score is stored with the model version, the features and the audit groups."""
-        from features.schema import OfferError
+        advice. Every score is stored with the model version, the features and the audit groups.
+        Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
+        from serving.validation import split_offers
 
         if self.scorer is None:
             return self._unready(ctx)
         limit = self.params.max_batch
-        if len(offers) > limit:
-            log.info("413 on /score: %d offers, limit %d", len(offers), limit)
+        if len(offers) > limit:  # the guard says so first; kept for callers inside the process
             return error(413, f"trop d'offres : {len(offers)} reçues, {limit} au plus par requête", ctx,
                          limit=limit)
         if not offers:
             return error(400, "'offers' est vide : envoyez au moins une offre", ctx)
-        try:
-            batch = self.scorer.score(offers)
-        except OfferError as problem:
-            return self._refuse_offer("/score", problem, ctx)
-        self.store.record_scores(batch.records)
-        return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results)
+        valid, refused = split_offers(offers)
+        if not valid:
+            return self._refuse_offers("/score", refused, ctx)
+        batch = self.scorer.score([offers[i] for i in valid])
+        self.writer.submit(batch.records)  # journaled now, stored by the writer thread
+        for result in batch.results:  # the place in the request, not among the valid ones
+            result["index"] = valid[result["index"]]
+        if refused:
+            log.info("200 on /score: %d scored, %d refused %s", len(valid), len(refused),
+                     "; ".join(r.log_text() for r in refused[:5]))
+        return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results,
+                             refused=[r.as_dict() for r in refused])
 
     @bentoml.api
     def explain(self, offer: dict[str, Any], ctx: bentoml.Context) -> ExplainResponse:
         """One offer: every contribution, the base rate, and the four items of an individual
         explanation of a public algorithm (CRPA R311-3-1-2)."""
-        from features.schema import OfferError
+        from serving.validation import check_offer
 
         if self.scorer is None:
             return self._unready(ctx)
-        try:
-            result, _ = self.scorer.explain(offer)
-        except OfferError as problem:
-            return self._refuse_offer("/explain", problem, ctx)
+        problem = check_offer(offer, 0)
+        if problem is not None:
+            return self._refuse_offers("/explain", [problem], ctx)
+        result, _ = self.scorer.explain(offer)
         return ExplainResponse(model=self.scorer.model, notice=self.scorer.notice, **result)
 
     @bentoml.api
@@ -145,18 +175,46 @@ class HardToFill:
         """An adviser's action on an offer (a code, with an optional reason code: never free
         text), and/or its outcome (filled, abandoned, cancelled) with the date. The body is the
         request itself; an unknown field (a comment, say) is refused, not stored."""
+        from serving.idempotency import HEADER, InvalidIdempotencyKey, parse_idempotency_key
         from serving.records import FeedbackRecord, OutcomeRecord
+        from serving.store import IdempotencyKeyReused, request_fingerprint
+        from serving.versions import RegistryUnavailable
 
-        answer: dict[str, Any] = {"offer_id": request.offer_id, "feedback_id": None, "outcome_recorded": False}
-        if request.action is not None:
-            answer["feedback_id"] = self.store.record_feedback(FeedbackRecord(
-                offer_id=request.offer_id, action=request.action, reason_code=request.reason_code,
-                client=self._client(ctx), risk=request.risk,
-                model_version=request.model_version or (self.scorer.champion.version if self.scorer else None)))
-        if request.outcome is not None:
-            self.store.record_outcome(OutcomeRecord(offer_id=request.offer_id, outcome=request.outcome,
-                                                    outcome_date=request.outcome_date))
-            answer["outcome_recorded"] = True
+        try:  # a retry carrying the same key is answered from the store, not stored again
+            key = parse_idempotency_key(ctx.request.headers.getlist(HEADER))
+        except InvalidIdempotencyKey as problem:
+            log.info("400 on /feedback: invalid %s header", HEADER)
+            return error(400, str(problem), ctx, fields=[{"field": HEADER, "message": str(problem)}])
+        if request.model_version is not None:
+            try:
+                known = self.versions.exists(request.model_version)
+            except RegistryUnavailable as reason:
+                log.error("503 on /feedback: %s", reason)
+                return error(503, "registre des modèles injoignable : réessayez plus tard", ctx)
+            if not known:
+                log.info("400 on /feedback: unknown model_version")
+                return error(400, "'model_version' : version de modèle inconnue du registre", ctx,
+                             fields=[{"field": "model_version", "message": "version de modèle inconnue du registre"}])
+        client = self._client(ctx)
+        feedback = None if request.action is None else FeedbackRecord(
+            offer_id=request.offer_id, action=request.action, reason_code=request.reason_code,
+            client=client, risk=request.risk,
+            model_version=request.model_version or (self.scorer.champion.version if self.scorer else None))
+        outcome = None if request.outcome is None else OutcomeRecord(
+            offer_id=request.offer_id, outcome=request.outcome, outcome_date=request.outcome_date)
+        try:
+            receipt = self.store.record_feedback_request(
+                feedback, outcome, client=client, idempotency_key=key,
+                fingerprint=request_fingerprint(request.model_dump(mode="json")))
+        except IdempotencyKeyReused:
+            log.info("422 on /feedback: %s reused for another body", HEADER)
+            return error(422, f"en-tête {HEADER} déjà utilisé pour un autre retour : générez une nouvelle clé "
+                         "pour chaque retour", ctx,
+                         fields=[{"field": HEADER, "message": "clé déjà utilisée pour un autre retour"}])
+        if receipt.replayed:
+            ctx.response.headers["Idempotent-Replayed"] = "true"
+        answer: dict[str, Any] = {"offer_id": request.offer_id, "feedback_id": receipt.feedback_id,
+                                  "outcome_recorded": receipt.outcome_recorded}
         if self.scorer is not None:
             answer.update(model=self.scorer.model, notice=self.scorer.notice)
         return FeedbackAnswer(**answer)
@@ -167,7 +225,8 @@ class HardToFill:
         their reasons recomputed from the stored features (advice needs the offer itself)."""
         if self.scorer is None:
             return self._unready(ctx)
-        limit = max(1, min(int(limit), self.params.max_batch))
+        self.writer.flush(timeout=5.0)  # the scores already answered are among the latest
+        limit = min(limit, self.params.max_batch)  # 1 to 1000, checked by the guard
         stored = self.store.scores(limit=limit * 5)
         stored = stored.drop_duplicates("offer_id", keep="last").tail(limit)
         version = self.scorer.champion.version
@@ -193,4 +252,6 @@ class HardToFill:
                 "card": champion.card}
 
 
-HardToFill.add_asgi_middleware(ApiKeyMiddleware)
+HardToFill.add_asgi_middleware(ApiKeyMiddleware)  # 401 before anything is read
+HardToFill.add_asgi_middleware(RequestGuard)  # then size, media type and top level
+HardToFill.add_asgi_middleware(LocalDocsPage)  # our page at /, not BentoML's (Google Tag Manager)

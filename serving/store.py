@@ -4,11 +4,19 @@ SQLAlchemy Core; a SQLite file by default (settings.store_url), PostgreSQL by UR
 stored as naive UTC (the same on both engines) and come back as UTC-aware pandas timestamps.
 Features are stored as JSON (the model's inputs change with its version) and expanded into
 columns when read, for monitoring.
+
+The schema is migrated with Alembic (serving/migrate.py, serving/migrations/): opening a store
+upgrades it to the latest revision. The tables below describe that revision (a test checks that
+they agree); a change to them needs a new revision.
 """
 
+import hashlib
+import json
+import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import sqlalchemy as sa
@@ -45,6 +53,7 @@ metadata = sa.MetaData()
 scores_table = sa.Table(
     "scores", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("score_id", sa.String(64), nullable=False),
     sa.Column("offer_id", sa.String(64), nullable=False, index=True),
     sa.Column("scored_at", UTCDateTime, nullable=False, index=True),
     sa.Column("offer_created_at", UTCDateTime, nullable=True),
@@ -54,6 +63,7 @@ scores_table = sa.Table(
     sa.Column("risk", sa.String(8), nullable=False),
     sa.Column("features", sa.JSON, nullable=False),
     *[sa.Column(f"audit_{name}", sa.String(64), nullable=False) for name in AUDIT_FIELDS],
+    sa.Index("uq_scores_score_id", "score_id", unique=True),
 )
 
 feedback_table = sa.Table(
@@ -85,6 +95,20 @@ api_keys_table = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+# The Idempotency-Key of each /feedback request (per client) and what it stored (revision 0003).
+feedback_requests_table = sa.Table(
+    "feedback_requests", metadata,
+    sa.Column("client", sa.String(64), primary_key=True),
+    sa.Column("idempotency_key", sa.String(36), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("offer_id", sa.String(64), nullable=False),
+    sa.Column("feedback_id", sa.Integer, nullable=True),
+    sa.Column("outcome_id", sa.Integer, nullable=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+log = logging.getLogger("bentoml.hardtofill")
+
 SCORE_COLUMNS = ["offer_id", "scored_at", "offer_created_at", "model_name", "model_version",
                  "probability", "risk"]
 AUDIT_COLUMNS = [f"audit_{name}" for name in AUDIT_FIELDS]
@@ -102,6 +126,36 @@ def _json_value(value):
 
 def _utc_column(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True)
+
+
+class FeedbackReceipt(NamedTuple):
+    """What a /feedback request stored: the feedback row's id (None without an action), whether an
+    outcome was stored, and whether this is the answer to an earlier request with the same key."""
+
+    feedback_id: int | None
+    outcome_recorded: bool
+    replayed: bool = False
+
+
+class IdempotencyKeyReused(ValueError):
+    """The client sent an Idempotency-Key it had already used for another request body."""
+
+
+def request_fingerprint(body: dict) -> str:
+    """SHA-256 of a request body (canonical JSON): tells a retry from another request."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _insert_ignoring(table: sa.Table, dialect: str, key: str):
+    """INSERT that skips rows whose `key` is already stored (ON CONFLICT DO NOTHING)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"prediction store: no idempotent insert for {dialect!r} (SQLite, PostgreSQL)")
+    return insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 def create_store_engine(url: str) -> sa.Engine:
@@ -127,7 +181,11 @@ class PredictionStore:
     def __init__(self, url: str):
         self.url = url
         self.engine = create_store_engine(url)
-        metadata.create_all(self.engine)
+        from serving.migrate import upgrade_store
+
+        before, after = upgrade_store(url, self.engine)
+        if before != after:
+            log.info("prediction store schema upgraded from revision %s to %s", before or "none", after)
 
     def __repr__(self) -> str:
         return f"PredictionStore({make_url(self.url).render_as_string(hide_password=True)})"
@@ -136,19 +194,29 @@ class PredictionStore:
         self.engine.dispose()
 
     # --- scores -------------------------------------------------------------------------------
-    def record_scores(self, scores: list[ScoreRecord]) -> None:
-        if not scores:
-            return
+    def record_scores(self, scores: list[ScoreRecord]) -> int:
+        """Store scores, each at most once: a score whose `score_id` is already stored (or repeated
+        in `scores`) is skipped, whatever its other fields, so writing the same scores again (a
+        retry, a journal replayed after a crash) stores nothing twice. All the new rows are written
+        in one transaction, or none. Returns how many were newly stored."""
+        first: dict[str, ScoreRecord] = {}
+        for record in scores:
+            first.setdefault(record.score_id, record)
+        unique = list(first.values())
+        if not unique:
+            return 0
         rows = [{
-            "offer_id": s.offer_id, "scored_at": s.scored_at,
+            "score_id": s.score_id, "offer_id": s.offer_id, "scored_at": s.scored_at,
             "offer_created_at": s.offer_created_at,
             "model_name": s.model_name, "model_version": s.model_version,
             "probability": float(s.probability), "risk": s.risk,
             "features": {k: _json_value(v) for k, v in s.features.items()},
             **{f"audit_{name}": str(s.audit.get(name, "unknown")) for name in AUDIT_FIELDS},
-        } for s in scores]
+        } for s in unique]
+        insert = _insert_ignoring(scores_table, self.engine.dialect.name, "score_id")
         with self.engine.begin() as connection:
-            connection.execute(scores_table.insert(), rows)
+            stored = connection.execute(insert.returning(scores_table.c.score_id), rows).all()
+        return len(stored)
 
     def scores(self, start: datetime | None = None, end: datetime | None = None,
                limit: int | None = None) -> pd.DataFrame:
@@ -194,6 +262,56 @@ class PredictionStore:
             result = connection.execute(feedback_table.insert().values(
                 **{c: getattr(feedback, c) for c in FEEDBACK_COLUMNS}))
             return int(result.inserted_primary_key[0])
+
+    def record_feedback_request(self, feedback: FeedbackRecord | None, outcome: OutcomeRecord | None, *,
+                                client: str, idempotency_key: str | None = None,
+                                fingerprint: str = "") -> FeedbackReceipt:
+        """Store one /feedback request (an action and/or an outcome) in one transaction.
+
+        With an `idempotency_key` (per `client`), a request already stored under that key is not
+        stored again: its receipt comes back with `replayed=True` (two concurrent twins: one
+        stores, the other gets its receipt). The same key with another `fingerprint` raises
+        IdempotencyKeyReused."""
+        offer_id = (feedback or outcome).offer_id
+        if idempotency_key is not None:
+            earlier = self._feedback_receipt(client, idempotency_key, fingerprint)
+            if earlier is not None:
+                return earlier
+        try:
+            with self.engine.begin() as connection:
+                if idempotency_key is not None:  # claimed first: a concurrent twin fails here
+                    connection.execute(feedback_requests_table.insert().values(
+                        client=client, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                        offer_id=offer_id, recorded_at=now_utc()))
+                ids: dict[str, int | None] = {"feedback_id": None, "outcome_id": None}
+                if feedback is not None:
+                    ids["feedback_id"] = int(connection.execute(feedback_table.insert().values(
+                        **{c: getattr(feedback, c) for c in FEEDBACK_COLUMNS})).inserted_primary_key[0])
+                if outcome is not None:
+                    ids["outcome_id"] = int(connection.execute(outcomes_table.insert().values(
+                        **{c: getattr(outcome, c) for c in OUTCOME_COLUMNS})).inserted_primary_key[0])
+                if idempotency_key is not None:
+                    connection.execute(feedback_requests_table.update().where(
+                        feedback_requests_table.c.client == client,
+                        feedback_requests_table.c.idempotency_key == idempotency_key).values(**ids))
+        except sa.exc.IntegrityError:
+            earlier = None if idempotency_key is None else self._feedback_receipt(
+                client, idempotency_key, fingerprint)
+            if earlier is None:
+                raise
+            return earlier
+        return FeedbackReceipt(ids["feedback_id"], ids["outcome_id"] is not None)
+
+    def _feedback_receipt(self, client: str, key: str, fingerprint: str) -> FeedbackReceipt | None:
+        table = feedback_requests_table
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(table).where(
+                table.c.client == client, table.c.idempotency_key == key)).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key)
+        return FeedbackReceipt(row.feedback_id, row.outcome_id is not None, replayed=True)
 
     def feedback(self, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
         query = sa.select(*[feedback_table.c[c] for c in FEEDBACK_COLUMNS]).order_by(

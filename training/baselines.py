@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 
 from features.spec import CATEGORICAL, NUMERIC
+from hardtofill.params import LogisticParams
 
 
-def rate_baseline(train: pd.DataFrame, smoothing: float = 20.0):
+def rate_baseline(train: pd.DataFrame, smoothing: float):
     """The historical hard-to-fill rate of the occupation in the region, learnt from the training
     months only, smoothed toward the occupation's rate, then the national one. Returns a
     function frame -> probabilities."""
@@ -25,7 +26,7 @@ def rate_baseline(train: pd.DataFrame, smoothing: float = 20.0):
     return predict
 
 
-def logistic_pipeline(params: dict):
+def logistic_pipeline(params: LogisticParams):
     """Logistic regression on the model's features: imputation, scaling, one-hot categories."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -38,12 +39,11 @@ def logistic_pipeline(params: dict):
     categorical = make_pipeline(
         SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True),
         OneHotEncoder(handle_unknown="infrequent_if_exist",
-                      min_frequency=params.get("min_frequency", 20)))
+                      min_frequency=params.min_frequency))
     columns = ColumnTransformer([("numeric", numeric, list(NUMERIC)),
                                  ("categorical", categorical, list(CATEGORICAL))])
     return Pipeline([("prepare", columns),
-                     ("logistic", LogisticRegression(C=params.get("C", 1.0),
-                                                     max_iter=params.get("max_iter", 300)))])
+                     ("logistic", LogisticRegression(C=params.C, max_iter=params.max_iter))])
 
 
 def logistic_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def logistic_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fit_logistic(train: pd.DataFrame, params: dict):
+def fit_logistic(train: pd.DataFrame, params: LogisticParams):
     pipeline = logistic_pipeline(params)
     pipeline.fit(logistic_frame(train), train["label"].to_numpy(int))
 

@@ -98,6 +98,11 @@ def build_card(facts: dict) -> dict:
             "is a labour-market fact, audited per group (fairness table), not a judgement of its employers.",
             "Offers open to disabled workers are audited as a group, so that the score does not deter them.",
             "Advice, not decision: advisers see the factors behind each score and may disregard it.",
+            "Advice never lowers job quality by default: turning a CDI into a CDD, or a full-time job into a "
+            "part-time one, is left out of the recruiter advice (params.yaml serving.advice_excluded). Such "
+            "changes can be switched on by the ethics review, not by the code.",
+            "Occupation or contract codes the model never saw (e.g. new ROME codes) are scored, with the "
+            "caveat \"métier inconnu du modèle : score moins fiable\" in the answer.",
         ],
         "caveats_and_recommendations": [
             "Trained on a synthetic history that follows published figures (FIGURES.md); retrain and "
@@ -133,6 +138,7 @@ def build_card(facts: dict) -> dict:
         "energy": {"energy_kwh": facts["energy"]["energy_kwh"], "co2e_kg": facts["energy"]["co2e_kg"],
                    "method": facts["energy"]["method"]},
         "gates": facts.get("gates", []),
+        "interactions": {k: v for k, v in m.items() if k.startswith(("interaction_", "advice_salary_"))},
     }
 
 
@@ -189,18 +195,23 @@ def card_markdown(card: dict) -> str:
               f"- Dataset: {ds.get('dataset_offers'):,} offers created {ds.get('dataset_first_created')} to "
               f"{ds.get('dataset_last_created')}, sha256 `{str(ds.get('dataset_sha256'))[:16]}…`.", "",
               "## Quantitative analyses (fairness)",
-              "| attribute | groups measured | equalized odds difference | calibration gap | flagged share gap |",
+              "| attribute | groups judged | equalized odds difference | calibration gap (group) | "
+              "share flagged difference |",
               "| --- | --- | --- | --- | --- |"]
-    for attribute, gaps in card["quantitative_analyses"]["fairness_gaps"].items():
-        lines.append(f"| {attribute} | {int(gaps['groups_measured'])} | {_fmt(gaps['equalized_odds_difference'])} | "
-                     f"{_fmt(gaps['calibration_gap'])} | {_fmt(gaps['flagged_share_difference'])} |")
+    for attribute, gaps in card["quantitative_analyses"]["fairness_gaps"].items():  # training.fairness.GAP_NAMES
+        group = f" ({gaps['calibration_gap_group']})" if gaps.get("calibration_gap_group") else ""
+        lines.append(f"| {attribute} | {int(gaps['groups_judged'])} | {_fmt(gaps['equalized_odds_difference'])} | "
+                     f"{_fmt(gaps['calibration_gap'])}{group} | {_fmt(gaps['share_flagged_difference'])} |")
     th = card["quantitative_analyses"]["thresholds"]
     lines += [f"- Thresholds: equalized odds difference at most {th['max_equalized_odds_difference']}, calibration "
               f"gap at most {th['max_calibration_gap']}, over groups of at least {th['min_group_size']} offers "
               "(smaller groups are in the table, marked small).", "",
               "## Risk bands", f"- {card['risk_bands']['rule']}.", f"- {card['risk_bands']['why']}.", "",
               "## Ethical considerations"] + [f"- {e}" for e in card["ethical_considerations"]]
-    lines += ["", "## Caveats and recommendations"] + [f"- {c}" for c in card["caveats_and_recommendations"]]
+    from training.interactions import card_lines
+
+    lines += [""] + card_lines(card.get("interactions", {}))
+    lines += ["## Caveats and recommendations"] + [f"- {c}" for c in card["caveats_and_recommendations"]]
     crpa = card["crpa_r311_3_1_2"]
     lines += ["", "## What the law asks (CRPA art. R311-3-1-2), at model level",
               f"1. **How the processing contributes to the decision**: {crpa['contribution_to_decision']}",

@@ -1,15 +1,5 @@
-"""The champion: the promoted model version and everything serving and monitoring need with it.
-
-Contract between training (which logs these artifacts in the model version's run) and serving
-and monitoring (which load them):
-- the registered model `<model_name>` version, logged natively with `mlflow.lightgbm` (name "model");
-- run artifacts: `feature_spec.json` (features.spec.spec_dict), `calibration.json`
-  (training.calibration.Calibrator.to_dict), `context/` (features.context.MarketContext.save of
-  the snapshot at the end of the training data), `model_card.json` and `model_card.md`,
-  `reference.parquet` (a sample of the test months: features, `audit_*` groups, `created_at`,
-  `probability`, `label`), and `risk_bands.json` ({"medium": p1, "high": p2}: a probability at
-  or above p2 is high risk, at or above p1 medium, below it low).
-"""
+"""The champion: the promoted model version and everything serving and monitoring need with it,
+loaded as the registry's contract (training.contract) says training logged it."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +9,11 @@ import pandas as pd
 
 from features.context import MarketContext
 from features.spec import to_model_frame
+from training import contract
 from training.calibration import Calibrator
+from training.risk_bands import RISK_BANDS, risk_band
 
-RISK_BANDS = ("low", "medium", "high")
+__all__ = ["RISK_BANDS", "Champion", "ChampionUnavailable", "load_champion"]
 
 
 class ChampionUnavailable(RuntimeError):
@@ -62,17 +54,15 @@ class Champion:
         return self.probabilities_from_raw(raw)
 
     def risk_band(self, probabilities: np.ndarray) -> np.ndarray:
-        p = np.asarray(probabilities, float)
-        return np.where(p >= self.risk_bands["high"], "high",
-                        np.where(p >= self.risk_bands["medium"], "medium", "low"))
+        return risk_band(probabilities, self.risk_bands)
 
     def reference(self) -> pd.DataFrame:
         if self._reference is None:
-            self._reference = pd.read_parquet(self.artifacts_dir / "reference.parquet")
+            self._reference = pd.read_parquet(self.artifacts_dir / contract.REFERENCE)
         return self._reference
 
 
-def load_champion(alias: str = "champion", model_name: str | None = None,
+def load_champion(alias: str = contract.CHAMPION, model_name: str | None = None,
                   tracking_uri: str | None = None) -> Champion:
     """Load `models:/<name>@<alias>` with its artifacts; ChampionUnavailable says why not."""
     import json
@@ -84,23 +74,31 @@ def load_champion(alias: str = "champion", model_name: str | None = None,
 
     settings = get_settings()
     model_name = model_name or settings.model_name
-    mlflow.set_tracking_uri(tracking_uri or settings.tracking_uri)
-    client = mlflow.MlflowClient()
+    # Every call names its store: MLflow's global tracking URI is left to the caller.
+    uri = tracking_uri or settings.tracking_uri
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         version = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as error:
         raise ChampionUnavailable(f"no model version of '{model_name}' has the alias "
                                   f"'{alias}' ({error.error_code}): run `make train`") from None
     try:
-        booster = mlflow.lightgbm.load_model(f"models:/{model_name}@{alias}")
+        # The version's own artifacts, not `models:/` (which MLflow resolves with its global
+        # registry URI), and of the version resolved above even if the alias moves meanwhile.
+        source = version.source  # MLflow 3: models:/<logged model id>; older versions: runs:/...
+        if source.startswith("models:/"):
+            source = client.get_logged_model(version.model_id or source.removeprefix("models:/")).artifact_location
+        model_dir = mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=uri, registry_uri=uri)
+        booster = mlflow.lightgbm.load_model(model_dir)
         if hasattr(booster, "booster_"):
             booster = booster.booster_
-        directory = Path(mlflow.artifacts.download_artifacts(run_id=version.run_id))
-        spec = json.loads((directory / "feature_spec.json").read_text("utf-8"))
-        calibrator = Calibrator.from_dict(json.loads((directory / "calibration.json").read_text("utf-8")))
-        card = json.loads((directory / "model_card.json").read_text("utf-8"))
-        bands = json.loads((directory / "risk_bands.json").read_text("utf-8"))
-        context = MarketContext.load(directory / "context")
+        directory = Path(mlflow.artifacts.download_artifacts(run_id=version.run_id, tracking_uri=uri,
+                                                             registry_uri=uri))
+        spec = json.loads((directory / contract.FEATURE_SPEC).read_text("utf-8"))
+        calibrator = Calibrator.from_dict(json.loads((directory / contract.CALIBRATION).read_text("utf-8")))
+        card = json.loads((directory / contract.MODEL_CARD).read_text("utf-8"))
+        bands = json.loads((directory / contract.RISK_BANDS).read_text("utf-8"))
+        context = MarketContext.load(directory / contract.CONTEXT)
     except (OSError, KeyError, ValueError, MlflowException) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ChampionUnavailable(f"model '{model_name}' version {version.version} "

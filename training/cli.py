@@ -1,4 +1,4 @@
-"""Commands of the training package: `hardtofill train | promote | rollback`."""
+"""Commands of the training package: `hardtofill train | promote | rollback | strays`."""
 
 from pathlib import Path
 
@@ -17,7 +17,7 @@ def train(
                                   "(tcp://HOST:8786) [default: HARDTOFILL_DASK_SCHEDULER, else this machine]."),
 ) -> None:
     """Train, evaluate and audit a model; register it as `candidate`, and `champion` if every gate passes."""
-    from hardtofill.params import ParamsError, load_params
+    from hardtofill.params import ParamsError, get_params
     from training.pipeline import TrainingError
     from training.pipeline import train as run_training
 
@@ -29,8 +29,9 @@ def train(
         except ValueError:
             console.print(f"[red]--until: {until!r} is not a date (YYYY-MM-DD)[/red]")
             raise typer.Exit(2) from None
+    _close_dead_runs()
     try:
-        outcome = run_training(history, until, load_params(), progress=not quiet, scheduler=scheduler)
+        outcome = run_training(history, until, get_params(), progress=not quiet, scheduler=scheduler)
     except (TrainingError, ParamsError, FileNotFoundError) as error:
         console.print(f"[red]train: {error}[/red]")
         raise typer.Exit(2) from None
@@ -59,6 +60,73 @@ def _registry():
     settings = get_settings()
     mlflow.set_tracking_uri(settings.tracking_uri)
     return mlflow.MlflowClient(), settings.model_name, audit_log_path(settings.tracking_uri, settings.artifact_root)
+
+
+def _close_dead_runs() -> None:
+    """Say which earlier trainings were killed and end their runs (training.leftovers)."""
+    from hardtofill.settings import get_settings
+    from training.leftovers import close_dead_runs
+
+    if _no_store_yet(get_settings().tracking_uri):
+        return  # a first training: nothing left behind
+    client, model_name, audit = _registry()
+    for run in close_dead_runs(client):
+        console.print(f"[yellow]{run.message()}[/yellow]")
+    _mention_strays(client, model_name, audit)
+
+
+def _no_store_yet(uri: str) -> bool:
+    return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file()
+
+
+def _mention_strays(client, model_name: str, audit: Path) -> None:
+    from training.leftovers import stray_versions
+    from training.registry import read_audit
+
+    strays = stray_versions(client, model_name, read_audit(audit))
+    if strays:
+        console.print(f"[yellow]{len(strays)} version(s) of '{model_name}' without an alias "
+                      f"({', '.join(s.version for s in strays)}): see `hardtofill strays`.[/yellow]")
+
+
+def strays(
+    archive: bool = typer.Option(False, "--archive", help="Tag them archived: they leave this list."),
+    delete: bool = typer.Option(False, "--delete", help="Delete them from the registry (their runs and "
+                                "artifacts stay in MLflow)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask before deleting."),
+    include_archived: bool = typer.Option(False, "--all", help="List archived versions too."),
+) -> None:
+    """List model versions with no alias that never were champion (left by killed or rejected
+    trainings); archive or delete them on request. Former champions are kept: rollback needs them."""
+    from hardtofill.settings import get_settings
+    from training.leftovers import archive_version, delete_version, stray_versions
+    from training.registry import actor, read_audit
+
+    if archive and delete:
+        console.print("[red]strays: --archive or --delete, not both[/red]")
+        raise typer.Exit(2)
+    if _no_store_yet(get_settings().tracking_uri):
+        console.print(f"No MLflow store at {get_settings().tracking_uri} yet: nothing trained, no stray version.")
+        return
+    client, model_name, audit = _registry()
+    found = stray_versions(client, model_name, read_audit(audit), include_archived=include_archived)
+    if not found:
+        console.print(f"No stray version of '{model_name}': every version holds an alias or was champion.")
+        return
+    for stray in found:
+        state = f"\tarchived {stray.archived}" if stray.archived else ""
+        print(f"{stray.version}\tcreated {stray.created}\trun {stray.run_id} {stray.run_status}\t{stray.why}{state}")
+    if delete and not yes:
+        typer.confirm(f"Delete {len(found)} version(s) from the registry?", abort=True, err=True)
+    for stray in found:
+        if archive and not stray.archived:
+            archive_version(client, model_name, stray.version, actor())
+        elif delete:
+            delete_version(client, model_name, stray.version)
+    if archive:
+        console.print(f"Archived {len(found)} version(s) of '{model_name}' (tag hardtofill.archived).")
+    elif delete:
+        console.print(f"Deleted {len(found)} version(s) of '{model_name}' from the registry; their runs stay.")
 
 
 def promote(
@@ -97,3 +165,4 @@ def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(promote)
     app.command()(rollback)
+    app.command()(strays)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from features.context import MarketContext
 from features.ingest import OFFER_COLUMNS, History, read_history, utc
+from hardtofill.params import ContextSection
 
 
 @dataclass
@@ -63,34 +64,35 @@ def load_history(path: Path, until: str | None = None, progress: bool = True) ->
     return history
 
 
-def prepare(history: History, params: dict, identity: dict) -> TrainingData:
+def prepare(history: History, context_params: ContextSection, identity: dict) -> TrainingData:
     """Label, build the point-in-time context and the features of every offer."""
     from features.build import history_features
     from features.labels import label_offers, matured
 
-    labelled = label_offers(history.lifecycle, params.get("labels"))
-    features, context = history_features(history.offers, labelled, params.get("context"), with_audit=True)
+    labelled = label_offers(history.lifecycle)
+    features, context = history_features(history.offers, labelled, context_params.model_dump(), with_audit=True)
     frame = features.assign(
         offer_id=history.offers["offer_id"].to_numpy(),
         created_at=history.offers["created_at"].to_numpy(),
         label=labelled["label"].to_numpy(),
         oracle=history.oracle.to_numpy(),
     )
-    frame["matured"] = matured(frame, history.extracted_at, params.get("labels")).to_numpy()
+    frame["matured"] = matured(frame, history.extracted_at).to_numpy()
     return TrainingData(frame=frame, context=context, extracted_at=history.extracted_at,
                         identity=identity)
 
 
-def training_data(path: Path, until: str | None, params: dict, note=lambda _: None) -> TrainingData:
+def training_data(path: Path, until: str | None, context_params: ContextSection,
+                  note=lambda _: None) -> TrainingData:
     """The training data of a history: month by month from a Parquet folder (bounded memory,
     training.partitioned), all at once from JSON lines or a single Parquet file."""
     if Path(path).is_dir():
         from training.partitioned import prepare_partitioned
 
-        return prepare_partitioned(Path(path), until, params, note)
+        return prepare_partitioned(Path(path), until, context_params, note)
     history = load_history(path, until, progress=False)
     note(f"Building features of {len(history):,} offers")
-    return prepare(history, params, dataset_identity(path, history, until))
+    return prepare(history, context_params, dataset_identity(path, history, until))
 
 
 def dataset_identity(path: Path, history: History, until: str | None) -> dict:

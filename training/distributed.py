@@ -13,8 +13,9 @@ Flow (features.partitioned explains why the context is exact):
    the best validation log loss are kept, as lgb.early_stopping does on one machine.
 What reaches the client: the validation and test months (for calibration, evaluation,
 fairness and gates, as on one machine), a sample of the training months (at most
-BASELINE_ROWS, for the baselines), the context snapshot and the model. The rest of
-`hardtofill train` (calibration, gates, MLflow, aliases) is unchanged.
+BASELINE_ROWS, for the baselines), the context snapshot and the model; training.stages
+(load_data_on_cluster) makes them the data stage's Data, and the stages after it (calibrate,
+evaluate, audit, explain) and training.pipeline's log and promote are those of one machine.
 """
 
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.spec import CATEGORICAL, to_model_frame
+from hardtofill.params import Params, TrainingParams
 
 BASELINE_ROWS = 500_000  # training rows the baselines (rate, logistic) are fitted on, at most
 
@@ -52,15 +54,14 @@ def _month_of_file(path: Path) -> int:
 
 # ---- tasks (run on the workers; module-level functions so that they pickle by reference) --------
 
-def _events_task(part, context_params, last_month: int, label_params):
+def _events_task(part, context_params, last_month: int):
     from features.build import parse_offer_fields
     from features.partitioned import MonthEvents, month_events
 
     history = part.read()
     if not len(history):
         return MonthEvents(events={}, totals={}, salaries={})
-    return month_events(parse_offer_fields(history.offers), history.lifecycle, context_params, last_month,
-                        label_params)
+    return month_events(parse_offer_fields(history.offers), history.lifecycle, context_params, last_month)
 
 
 def _small_tables(events):
@@ -83,13 +84,13 @@ def _features_task(part, tables, month: int, *month_events):
     return history, _features_from_parsed(parse_offer_fields(history.offers), context, with_audit=True)
 
 
-def _labelled_task(built, extracted_at, params):
+def _labelled_task(built, extracted_at):
     from training.partitioned import _labelled_frame
 
     if built is None:
         return None
     history, features = built
-    return _labelled_frame(history, features, extracted_at, params)
+    return _labelled_frame(history, features, extracted_at)
 
 
 def _month_counts(frame) -> dict:
@@ -133,7 +134,7 @@ def _peak_rss_mb() -> float:
 
 @dataclass
 class ClusterFit:
-    """What training.pipeline needs after the fit, as on one machine."""
+    """What training.stages.load_data_on_cluster turns into the data stage's Data and a booster."""
 
     data: object  # training.data.TrainingData: frame = validation + test months + the training sample
     split: object  # training.split.TimeSplit
@@ -145,7 +146,7 @@ class ClusterFit:
     train_count: int
 
 
-def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, note=lambda _: None) -> ClusterFit:
+def fit_on_cluster(path: Path, until: str | None, params: Params, scheduler: str, note=lambda _: None) -> ClusterFit:
     """Features, split and LightGBM fit on the cluster at `scheduler` (see the module docstring)."""
     from features.context import ContextParams
     from features.partitioned import ContextTables, month_number
@@ -156,16 +157,15 @@ def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, 
     path = Path(path)
     if not path.is_dir():
         raise ClusterError(f"{path}: training on a cluster reads a Parquet history folder (`hardtofill ingest`)")
-    training = params.get("training", {})
+    training = params.training
     parts, extracted_at = partitions(path, until)
     months = [_month_of_file(p.path) for p in parts]
     last_month = int(month_number(np.array([extracted_at.value]))[0])
-    context_params = ContextParams.from_dict(params.get("context"))
+    context_params = ContextParams.from_dict(params.context.model_dump())
     client = connect(scheduler)
     try:
         note(f"Context events of {len(parts)} month files on {len(client.scheduler_info()['workers'])} workers")
-        events = [client.submit(_events_task, p, context_params, last_month, params.get("labels"), pure=False)
-                  for p in parts]
+        events = [client.submit(_events_task, p, context_params, last_month, pure=False) for p in parts]
         tables = ContextTables.combine(client.gather([client.submit(_small_tables, e) for e in events]),
                                        context_params)
         [tables_future] = client.scatter([tables], broadcast=True)
@@ -176,7 +176,7 @@ def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, 
         note("Features, month by month")
         built = [client.submit(_features_task, p, tables_future, m, *month_pieces(m), pure=False)
                  for p, m in zip(parts, months, strict=True)]
-        frames = [client.submit(_labelled_task, b, extracted_at, params) for b in built]
+        frames = [client.submit(_labelled_task, b, extracted_at) for b in built]
         del built
         snapshot_pieces = client.gather(month_pieces(last_month))
         context = tables.context_for(last_month, [p for p in snapshot_pieces if p])
@@ -200,7 +200,7 @@ def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, 
         eval_months = split.validation + split.test
         local = [f for f in client.gather([client.submit(_rows, f, eval_months) for f in frames]) if len(f)]
         share = min(1.0, BASELINE_ROWS / max(train_count, 1))
-        sample = pd.concat(client.gather([client.submit(_sample, f, train_months, share, training.get("seed", 42))
+        sample = pd.concat(client.gather([client.submit(_sample, f, train_months, share, training.seed)
                                           for f in frames]), ignore_index=True)
         worker_peaks = client.run(_peak_rss_mb)  # what each worker needed: sizing a real cluster
     finally:
@@ -211,7 +211,7 @@ def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, 
     month = month_of(frame["created_at"])
     valid_rows, test_rows = frame[month.isin(split.validation).to_numpy()], frame[month.isin(split.test).to_numpy()]
     booster = _early_stopped(booster, to_model_frame(valid_rows, categories), valid_rows["label"].to_numpy(int),
-                             training.get("early_stopping_rounds", 30))
+                             training.early_stopping_rounds)
     identity = {"dataset_path": str(path), "dataset_sha256": _dataset_sha256(path),
                 "dataset_offers": int(sum(c["count"] for c in counts.values())),
                 "dataset_extracted_at": extracted_at.isoformat(), "dataset_until": until,
@@ -223,7 +223,7 @@ def fit_on_cluster(path: Path, until: str | None, params: dict, scheduler: str, 
                       categories=categories, booster=booster, train_count=train_count)
 
 
-def _fit(client, frames, train_months, categories, training: dict):
+def _fit(client, frames, train_months, categories, training: TrainingParams):
     """lightgbm.dask on the training months' model frames, where they are."""
     import dask.dataframe as dd
     from lightgbm.dask import DaskLGBMClassifier
@@ -238,7 +238,7 @@ def _fit(client, frames, train_months, categories, training: dict):
     features = table.drop(columns="label")
     model_params = lightgbm_params(training)
     model_params.pop("num_threads", None)  # each worker uses its own threads
-    model = DaskLGBMClassifier(client=client, n_estimators=training.get("num_boost_round", 300),
+    model = DaskLGBMClassifier(client=client, n_estimators=training.num_boost_round,
                                tree_learner="data", **model_params)
     model.fit(features, table["label"])
     return model.booster_

@@ -6,6 +6,8 @@ Each failure says which gate and by how much, so that the data team knows what t
 import math
 from dataclasses import dataclass
 
+from hardtofill.params import FairnessParams, GatesParams
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -34,42 +36,40 @@ def _at_most(gate: str, value: float, threshold: float, what: str) -> GateResult
     return GateResult(gate, passed, value, threshold, message)
 
 
-def quality_gates(metrics: dict[str, float], params: dict) -> list[GateResult]:
-    quality = params.get("quality", {})
+def quality_gates(metrics: dict[str, float], params: GatesParams) -> list[GateResult]:
+    quality = params.quality
     auc = metrics["test_roc_auc"]
     return [
-        _at_least("quality.min_test_roc_auc", auc, quality.get("min_test_roc_auc", 0.0), "test ROC AUC"),
-        _at_most("quality.max_test_ece", metrics["test_ece"], quality.get("max_test_ece", 1.0),
+        _at_least("quality.min_test_roc_auc", auc, quality.min_test_roc_auc, "test ROC AUC"),
+        _at_most("quality.max_test_ece", metrics["test_ece"], quality.max_test_ece,
                  "test expected calibration error"),
         _at_least("quality.min_lift_over_rate_baseline", auc - metrics["baseline_rate_test_roc_auc"],
-                  quality.get("min_lift_over_rate_baseline", -1.0),
-                  "test ROC AUC lift over the occupation x region rate"),
+                  quality.min_lift_over_rate_baseline, "test ROC AUC lift over the occupation x region rate"),
         _at_least("quality.min_lift_over_logistic", auc - metrics["logistic_test_roc_auc"],
-                  quality.get("min_lift_over_logistic", -1.0), "test ROC AUC lift over the logistic regression"),
+                  quality.min_lift_over_logistic, "test ROC AUC lift over the logistic regression"),
     ]
 
 
-def fairness_gates(summary: dict, fairness_params: dict) -> list[GateResult]:
+def fairness_gates(summary: dict, fairness_params: FairnessParams) -> list[GateResult]:
+    """Per audited attribute with at least two groups large enough to judge (training.fairness)."""
     results = []
     for attribute, gaps in summary.items():
-        if gaps["groups_measured"] < 2:
+        if gaps["groups_judged"] < 2:
             continue
         results.append(_at_most(f"fairness.{attribute}.equalized_odds_difference",
-                                gaps["equalized_odds_difference"],
-                                fairness_params.get("max_equalized_odds_difference", 1.0),
+                                gaps["equalized_odds_difference"], fairness_params.max_equalized_odds_difference,
                                 f"equalized odds difference across {attribute}"))
         results.append(_at_most(f"fairness.{attribute}.calibration_gap", gaps["calibration_gap"],
-                                fairness_params.get("max_calibration_gap", 1.0),
-                                f"largest calibration gap across {attribute}"))
+                                fairness_params.max_calibration_gap, f"largest calibration gap across {attribute}"))
     return results
 
 
 def non_regression_gate(new_auc: float, champion_auc: float | None, champion_version: str | None,
-                        params: dict) -> list[GateResult]:
+                        params: GatesParams) -> list[GateResult]:
     """No worse than the current champion, scored on the same test months, beyond a tolerance."""
     if champion_auc is None:
         return []
-    tolerance = params.get("non_regression", {}).get("max_auc_drop", 0.0)
+    tolerance = params.non_regression.max_auc_drop
     return [_at_least("non_regression.max_auc_drop", new_auc, champion_auc - tolerance,
                       f"test ROC AUC vs champion v{champion_version} ({champion_auc:.4f}, tolerance "
                       f"{tolerance:.4f})")]

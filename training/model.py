@@ -4,20 +4,17 @@ import numpy as np
 import pandas as pd
 
 from features.spec import FEATURE_NAMES
+from hardtofill.params import TrainingParams
 
 
-def lightgbm_params(params: dict) -> dict:
+def lightgbm_params(params: TrainingParams) -> dict:
     """LightGBM's parameters from the `training` section: fixed seed and threads, deterministic,
-    and monotone constraints in the features' order."""
-    monotone, penalty = params.get("monotone", {}), params.get("feature_penalty", {})
-    for key, names in (("monotone", monotone), ("feature_penalty", penalty)):
-        unknown = set(names) - set(FEATURE_NAMES)
-        if unknown:
-            raise ValueError(f"training.{key}: unknown features {sorted(unknown)}")
+    and monotone constraints in the features' order (feature names checked by TrainingParams)."""
+    monotone, penalty = params.monotone, params.feature_penalty
     return {
-        **params.get("lightgbm", {}),
-        "seed": params.get("seed", 42),
-        "num_threads": params.get("num_threads", 2),
+        **params.lightgbm.model_dump(),
+        "seed": params.seed,
+        "num_threads": params.num_threads,
         "deterministic": True,
         "force_col_wise": True,
         "verbosity": -1,
@@ -27,17 +24,17 @@ def lightgbm_params(params: dict) -> dict:
 
 
 def fit_lightgbm(train_x: pd.DataFrame, train_y: np.ndarray, valid_x: pd.DataFrame,
-                 valid_y: np.ndarray, params: dict, progress=None):
+                 valid_y: np.ndarray, params: TrainingParams, progress=None):
     """Fit on the training months, stop early on the validation months' log loss."""
     import lightgbm as lgb
 
     train_set = lgb.Dataset(train_x, label=train_y, categorical_feature="auto", free_raw_data=False)
     valid_set = lgb.Dataset(valid_x, label=valid_y, reference=train_set)
-    callbacks = [lgb.early_stopping(params.get("early_stopping_rounds", 30), verbose=False)]
+    callbacks = [lgb.early_stopping(params.early_stopping_rounds, verbose=False)]
     if progress is not None:
         callbacks.append(progress)
     booster = lgb.train({**lightgbm_params(params), "metric": "binary_logloss"}, train_set,
-                        num_boost_round=params.get("num_boost_round", 300),
+                        num_boost_round=params.num_boost_round,
                         valid_sets=[valid_set], valid_names=["validation"], callbacks=callbacks)
     return booster
 

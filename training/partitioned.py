@@ -21,6 +21,7 @@ import pandas as pd
 from features.context import ContextParams
 from features.ingest import History, utc
 from features.partitioned import EVENT_COLUMNS, ContextTables, month_events, month_number
+from hardtofill.params import ContextSection
 from training.data import TRAINING_COLUMNS, TrainingData
 
 
@@ -59,16 +60,16 @@ def partitions(path: Path, until: str | None) -> tuple[list[Partition], pd.Times
     return [Partition(file, moment) for file in partition_files(path)], extracted_at
 
 
-def _labelled_frame(history: History, features: pd.DataFrame, extracted_at, params: dict) -> pd.DataFrame:
+def _labelled_frame(history: History, features: pd.DataFrame, extracted_at) -> pd.DataFrame:
     """training.data.prepare's frame for one partition: features + offer_id, created_at, label,
     oracle, matured."""
     from features.labels import label_offers, matured
 
-    labelled = label_offers(history.lifecycle, params.get("labels"))
+    labelled = label_offers(history.lifecycle)
     frame = features.assign(offer_id=history.offers["offer_id"].to_numpy(),
                             created_at=history.offers["created_at"].to_numpy(),
                             label=labelled["label"].to_numpy(), oracle=history.oracle.to_numpy())
-    frame["matured"] = matured(frame, extracted_at, params.get("labels")).to_numpy()
+    frame["matured"] = matured(frame, extracted_at).to_numpy()
     return frame
 
 
@@ -91,14 +92,14 @@ def spilled_events(scratch: Path, month: int) -> list[dict[str, pd.DataFrame]]:
     return pieces
 
 
-def prepare_partitioned(path: Path, until: str | None, params: dict,
+def prepare_partitioned(path: Path, until: str | None, context: ContextSection,
                         note: Callable[[str], None] = lambda _: None) -> TrainingData:
     """training.data.prepare's TrainingData, built month by month from a Parquet history."""
     from features.build import _features_from_parsed, parse_offer_fields
     from training.data import _dataset_sha256
 
     parts, extracted_at = partitions(Path(path), until)
-    context_params = ContextParams.from_dict(params.get("context"))
+    context_params = ContextParams.from_dict(context.model_dump())
     last_month = int(month_number(np.array([extracted_at.value]))[0])
     offers, first, last = 0, None, None
     with tempfile.TemporaryDirectory(prefix="hardtofill-events-") as scratch:
@@ -110,7 +111,7 @@ def prepare_partitioned(path: Path, until: str | None, params: dict,
             if not len(history):
                 continue
             parsed = parse_offer_fields(history.offers)
-            events = month_events(parsed, history.lifecycle, context_params, last_month, params.get("labels"))
+            events = month_events(parsed, history.lifecycle, context_params, last_month)
             events_by_month(iter([(index, events.events)]), scratch)
             events.events = {}  # spilled
             contributions.append(events)
@@ -130,7 +131,7 @@ def prepare_partitioned(path: Path, until: str | None, params: dict,
                                      .astype(np.int64))[0])
             context = tables.context_for(month, spilled_events(scratch, month))
             features = _features_from_parsed(parse_offer_fields(history.offers), context, with_audit=True)
-            frames.append(_labelled_frame(history, features, extracted_at, params))
+            frames.append(_labelled_frame(history, features, extracted_at))
         snapshot_context = tables.context_for(last_month, spilled_events(scratch, last_month))
     identity = {
         "dataset_path": str(path), "dataset_sha256": _dataset_sha256(Path(path)), "dataset_offers": offers,

@@ -102,7 +102,7 @@ def fairness_plot(table: pd.DataFrame, directory: Path) -> Path:
     for ax, attribute in zip(axes[:, 0], attributes, strict=True):
         part = table[table["attribute"] == attribute].head(20)
         x = np.arange(len(part))
-        ax.bar(x - 0.2, part["flagged_share"], 0.4, label="flagged high risk",
+        ax.bar(x - 0.2, part["share_flagged"], 0.4, label="flagged high risk",
                hatch=None, color=["#bbb" if s else "#c44" for s in part["small"]])
         ax.bar(x + 0.2, part["observed_rate"], 0.4, label="observed hard-to-fill rate", color="#48a")
         ax.set_xticks(x, [str(g)[:18] for g in part["group"]], rotation=45, ha="right", fontsize=7)

@@ -11,7 +11,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-EXPERIMENT = "hardtofill"
+from training.contract import EXPERIMENT  # the registry's names are in training.contract
 
 
 class RegistryError(RuntimeError):
@@ -27,13 +27,39 @@ def setup_mlflow(tracking_uri: str, artifact_root: Path, experiment: str = EXPER
         Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri)
     client = mlflow.MlflowClient()
+    root = Path(artifact_root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        root = Path(artifact_root).resolve()
-        root.mkdir(parents=True, exist_ok=True)
-        experiment_id = client.create_experiment(experiment, artifact_location=root.as_uri())
-    else:
-        experiment_id = found.experiment_id
+        return client.create_experiment(experiment, artifact_location=root.as_uri())
+    if keeps_artifacts_under(found.artifact_location, root):
+        return found.experiment_id
+    return experiment_for_root(client, experiment, found.artifact_location, root)
+
+
+def keeps_artifacts_under(artifact_location: str, root: Path) -> bool:
+    from urllib.parse import urlsplit
+
+    from mlflow.utils.file_utils import local_file_uri_to_path
+
+    if urlsplit(artifact_location).scheme not in ("", "file"):
+        return False
+    return Path(local_file_uri_to_path(artifact_location)).resolve().is_relative_to(root)
+
+
+def experiment_for_root(client, experiment: str, elsewhere: str, root: Path) -> str:
+    """MLflow cannot move an experiment's artifact location, and a store copied elsewhere still
+    names the original folder: new runs then go to the experiment `<experiment> @ <root>`, created
+    under `root` when missing, so that nothing is written into another store's folder."""
+    import logging
+
+    name = f"{experiment} @ {root}"
+    found = client.get_experiment_by_name(name)
+    experiment_id = found.experiment_id if found is not None else client.create_experiment(
+        name, artifact_location=root.as_uri())
+    logging.getLogger("hardtofill.training").warning(
+        "experiment '%s' keeps its artifacts in %s, outside HARDTOFILL_ARTIFACT_ROOT=%s: this run goes to "
+        "experiment '%s'", experiment, elsewhere, root, name)
     return experiment_id
 
 

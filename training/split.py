@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hardtofill.params import TrainingParams
+
 
 class SplitError(ValueError):
     """Too few months of matured labels for the split the parameters ask."""
@@ -35,13 +37,12 @@ def month_of(created_at: pd.Series) -> pd.Series:
     return naive.dt.strftime("%Y-%m")
 
 
-def time_split(frame: pd.DataFrame, params: dict) -> TimeSplit:
+def time_split(frame: pd.DataFrame, params: TrainingParams) -> TimeSplit:
     """Months ordered in time; only months where most offers have matured labels count."""
     month = month_of(frame["created_at"])
     share = frame["matured"].groupby(month).mean()
-    months = sorted(share[share >= params.get("min_matured_share", 0.5)].index)
-    warmup, valid, test = (params.get("warmup_months", 2), params.get("validation_months", 2),
-                           params.get("test_months", 2))
+    months = sorted(share[share >= params.min_matured_share].index)
+    warmup, valid, test = params.warmup_months, params.validation_months, params.test_months
     needed = warmup + valid + test + 1
     if len(months) < needed:
         raise SplitError(f"the history has {len(months)} months of matured labels; the split needs "

@@ -1,24 +1,29 @@
 """Draw offers month by month, with their lifecycle and their true probability (the oracle).
 
-The true probability of "not filled within 30 days" is a logistic function of what the offer
-shows when it is published (occupation, place, contract, experience, qualification, employer
-size, salary against the market, season) plus the year's national tension. Fields that an
-offer does not show have no effect of their own beyond "not shown": the oracle is the best score
-possible from the offer as published, so the gap between the model and the oracle is the
-model's own.
+Places and occupations come from the BMO survey's hiring projects per occupation x bassin
+d'emploi (every ROME code of metiers_tension.csv, reference.py); each offer has a difficulty (its
+fill hazard, lower when the difficulty is higher) made of what it shows when it is published
+(occupation in its bassin, contract, requirements, qualification, employer size, salary against
+the local market, season), of documented interactions (figures.yaml) and of its employer's own
+tendency. Durations follow: a falling fill hazard, abandonment from day 30 with a rising hazard,
+cancellation, so that "not filled within 30 days" follows from the durations. The oracle is
+P(not filled within 30 days | the offer as published), exact: fields an offer does not show have
+no effect of their own beyond "not shown", and the employer is shown (its name).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zlib import crc32
 
 import numpy as np
+from scipy.special import ndtri
 
 from features.generator.figures import Figures, load_figures
-from features.geography import REGION_DEPARTMENTS
+from features.generator.reference import ReferenceParams, default_reference_dir, occupation_cells
 
-DRIFT_SCENARIOS = ("tension_shock", "salary_shift", "new_occupations")
+DRIFT_SCENARIOS = ("tension_shock", "salary_shift", "new_occupations", "rome4")
 SHOCKED_DOMAIN = "F"  # construction: 50 to 72 days to fill between 2016 and 2018 (FIGURES §1)
 TENSION_SHOCK_LOGIT = 1.2
 TENSION_SHOCK_VOLUME = 1.6
@@ -37,12 +42,14 @@ EMPLOYER_SIZES = {  # band: (share, trancheEffectifEtab forms as the API spells 
     "250+": (0.15, ("250 à 499 salariés", "500 à 999 salariés", "1 000 à 1 999 salariés",
                     "2 000 à 4 999 salariés", "10 000 salariés et plus")),
 }
-QUALIFICATIONS = {  # code: (share, qualificationLibelle, salary factor)
-    "1": (0.05, "Manoeuvre", 0.95), "2": (0.05, "Ouvrier spécialisé", 0.97),
-    "3": (0.10, "Ouvrier qualifié (P1,P2)", 1.02), "4": (0.07, "Ouvrier qualifié (P3,P4,OHQ)", 1.08),
-    "5": (0.12, "Employé non qualifié", 0.96), "6": (0.31, "Employé qualifié", 1.03),
-    "7": (0.15, "Technicien", 1.25), "8": (0.05, "Agent de maîtrise", 1.35),
-    "9": (0.10, "Cadre", 1.80),
+LARGE_SIZES = ("100-249", "250+")
+QUALIFICATIONS = {  # code: (share, qualificationLibelle, salary factor, skill group)
+    "1": (0.05, "Manoeuvre", 0.95, "low"), "2": (0.05, "Ouvrier spécialisé", 0.97, "low"),
+    "3": (0.10, "Ouvrier qualifié (P1,P2)", 1.02, "skilled"),
+    "4": (0.07, "Ouvrier qualifié (P3,P4,OHQ)", 1.08, "skilled"),
+    "5": (0.12, "Employé non qualifié", 0.96, "low"), "6": (0.31, "Employé qualifié", 1.03, "skilled"),
+    "7": (0.15, "Technicien", 1.25, "technician"), "8": (0.05, "Agent de maîtrise", 1.35, "technician"),
+    "9": (0.10, "Cadre", 1.80, "manager"),
 }
 DIPLOMAS = ("CAP, BEP et équivalents", "Bac ou équivalent", "Bac+2 ou équivalents",
             "Bac+3, Bac+4 ou équivalents", "Bac+5 et plus ou équivalents")
@@ -59,6 +66,7 @@ class GeneratorConfig:
     start: date = date(2023, 1, 1)
     drift: str | None = None
     drift_from: int | None = None  # month index (0-based) from which the drift applies
+    reference_dir: Path | None = None  # default: HARDTOFILL_REFERENCE_DIR
 
     def __post_init__(self) -> None:
         if self.offers < 1:
@@ -97,46 +105,113 @@ def month_volumes(config: GeneratorConfig) -> list[int]:
     return counts.tolist()
 
 
-class _Tables:
-    """Lookup arrays derived once from the figures."""
+def _hash_uniform(keys: np.ndarray, salt: int) -> np.ndarray:
+    """A uniform number in [0, 1) per integer key (splitmix64): an employer's traits are the same
+    in every month without keeping a table of employers."""
+    with np.errstate(over="ignore"):
+        z = keys.astype(np.uint64) + np.uint64((salt * 0x9E3779B97F4A7C15) % 2**64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
 
-    def __init__(self, figures: Figures):
+
+def rome4_code(code: str, taken: set[str]) -> str:
+    """A ROME 4.0-style code for a v3 code: same letter and sub-domain, a free number from 30 up."""
+    number = 30 + crc32(code.encode()) % 40
+    while f"{code[:3]}{number:02d}" in taken:
+        number = 30 + (number - 29) % 70
+    return f"{code[:3]}{number:02d}"
+
+
+class _Tables:
+    """Lookup arrays derived once from the figures and the reference tables."""
+
+    def __init__(self, figures: Figures, config: GeneratorConfig):
+        from hardtofill.settings import get_settings
+
         self.figures = figures
-        self.codes = list(figures.occupations)
+        reference = ReferenceParams(**figures.reference.model_dump())
+        cells = occupation_cells(Path(config.reference_dir or default_reference_dir()), reference,
+                                 get_settings().data_dir / "reference_cache")
+        self.codes = sorted(cells["rome_code"].unique())
+        code_index = {c: i for i, c in enumerate(self.codes)}
+        labels = cells.drop_duplicates("rome_code").set_index("rome_code")["rome_label"]
         self.new_codes = list(figures.new_occupations)
-        all_occupations = {**figures.occupations, **figures.new_occupations}
         self.all_codes = self.codes + self.new_codes
-        self.code_pct = np.array([all_occupations[c][0] for c in self.all_codes])
-        self.code_label = [all_occupations[c][1] for c in self.all_codes]
-        self.code_domain = [c[0] for c in self.all_codes]
+        self.code_label = [labels[c] for c in self.codes] + [figures.new_occupations[c][1] for c in self.new_codes]
+        self.code_domain = np.array([c[0] for c in self.all_codes])
         self.code_salary = np.array([
             figures.domains[c[0]].salary_factor * (0.95 + 0.35 * (crc32(c.encode()) % 1000) / 1000)
             for c in self.all_codes
         ])
-        self.mean_code_logit = float(np.mean(_logit(self.code_pct[: len(self.codes)])))
+        self.new_code_logit = _logit(np.array([figures.new_occupations[c][0] for c in self.new_codes]))
+
+        # Cells: ROME code x bassin, with its department, region, expected share of offers,
+        # occupation-in-area difficulty (logit) and seasonal share of projects.
+        self.cell_code = cells["rome_code"].map(code_index).to_numpy()
+        self.cell_department = cells["department"].to_numpy()
+        self.cell_region = cells["region"].to_numpy()
+        self.cell_offers = cells["offers"].to_numpy()
+        self.cell_logit = cells["difficult_logit"].to_numpy()
+        self.cell_seasonal = cells["seasonal_share"].to_numpy()
+        self.mean_cell_logit = float(self.cell_offers @ self.cell_logit)
+        self.mean_seasonal = float(self.cell_offers @ self.cell_seasonal)
+        self.cell_domain = self.code_domain[self.cell_code]
+        # National logit of each code (offer-weighted over its bassins): the new codes of the
+        # `new_occupations` scenario keep the bassin's deviation from it.
+        weight_by_code = np.bincount(self.cell_code, self.cell_offers, len(self.codes))
+        self.code_logit = np.bincount(self.cell_code, self.cell_offers * self.cell_logit, len(self.codes)) / \
+            np.maximum(weight_by_code, 1e-12)
+
+        # Employers: a pool per department x domain sized for about `offers_per_employer` offers
+        # each over the history.
+        self.departments = sorted(set(self.cell_department))
+        department_index = {d: i for i, d in enumerate(self.departments)}
         self.domains = list(figures.domains)
+        domain_index = {d: i for i, d in enumerate(self.domains)}
+        self.cell_group = (np.array([department_index[d] for d in self.cell_department]) * len(self.domains)
+                           + np.array([domain_index[d] for d in self.cell_domain]))
+        group_share = np.bincount(self.cell_group, self.cell_offers, len(self.departments) * len(self.domains))
+        self.group_pool = np.maximum(1, np.ceil(config.offers * group_share
+                                                / figures.effects.offers_per_employer)).astype(np.int64)
+
         self.regions = list(figures.regions)
-        volumes = np.array([figures.regions[r][0] for r in self.regions], dtype=float)
-        self.region_weight = volumes / volumes.sum()
-        self.region_logit = _logit(np.array([figures.regions[r][1] for r in self.regions]))
-        self.mean_region_logit = float(self.region_weight @ self.region_logit)
-        self.region_seasonal = np.array([figures.regions[r][2] for r in self.regions]) / 100
-        self.mean_seasonal = float(self.region_weight @ self.region_seasonal)
-        self.region_salary = np.array([
-            1.12 if r == "Île-de-France" else 0.95 if r in ("Mayotte", "Guyane") else 1.0
-            for r in self.regions
-        ])
+        self.region_salary = {r: 1.12 if r == "Île-de-France" else 0.95 if r in ("Mayotte", "Guyane") else 1.0
+                              for r in self.regions}
+        self.cell_region_salary = np.array([self.region_salary.get(r, 1.0) for r in self.cell_region])
         self.contracts = list(figures.contracts)
         shares = np.array(list(figures.contracts.values()))
         self.contract_p = shares / shares.sum()
         self.sizes = list(EMPLOYER_SIZES)
-        self.size_p = np.array([EMPLOYER_SIZES[s][0] for s in self.sizes])
+        self.size_cumulative = np.cumsum([EMPLOYER_SIZES[s][0] for s in self.sizes])
         self.quals = list(QUALIFICATIONS)
         self.qual_p = np.array([QUALIFICATIONS[q][0] for q in self.quals])
         self.qual_salary = np.array([QUALIFICATIONS[q][2] for q in self.quals])
+        elasticity = figures.effects.salary_elasticity
+        self.qual_elasticity = np.array([getattr(elasticity, QUALIFICATIONS[q][3]) for q in self.quals])
+        self.profiles = {d: np.asarray(p) / np.mean(p) for d, p in figures.seasonality.profiles.items()}
 
-    def codes_of_domain(self, domain: str) -> np.ndarray:
-        return np.array([i for i, c in enumerate(self.codes) if c[0] == domain])
+        # ROME 4.0: which v3 codes migrate, and to which new code.
+        rome4 = figures.rome4
+        taken = set(self.all_codes)
+        self.rome4_codes: dict[int, str] = {}
+        for i, code in enumerate(self.codes):
+            if crc32(b"rome4" + code.encode()) % 1000 < rome4.migrating_share * 1000:
+                self.rome4_codes[i] = rome4_code(code, taken)
+                taken.add(self.rome4_codes[i])
+
+    def cell_weights(self, calendar_month: int, shock_domain: str | None) -> np.ndarray:
+        """Expected offers per cell this calendar month: seasonal projects follow their sector's
+        profile, the others are spread evenly."""
+        weights = self.cell_offers.copy()
+        for domain, profile in self.profiles.items():
+            members = self.cell_domain == domain
+            seasonal = self.cell_seasonal[members]
+            weights[members] *= 1 - seasonal + seasonal * profile[calendar_month - 1]
+        if shock_domain is not None:
+            weights[self.cell_domain == shock_domain] *= TENSION_SHOCK_VOLUME
+        return weights / weights.sum()
 
     def year_effect(self, year: int) -> float:
         by_year = self.figures.national_difficult_pct_by_year
@@ -202,20 +277,26 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     seconds_in_month = (config.month_start(index + 1) - month_start).total_seconds()
     calendar_month = month_start.month
 
-    # Occupation: domain by its weight, then a code of that domain.
-    domain_weight = np.array([figures.domains[d].weight for d in tables.domains])
-    if config.drifting("tension_shock", index):
-        domain_weight[tables.domains.index(SHOCKED_DOMAIN)] *= TENSION_SHOCK_VOLUME
-    domain_idx = _pick(rng, tables.domains, n, domain_weight / domain_weight.sum())
-    code_idx = np.empty(n, dtype=int)
-    for d, domain in enumerate(tables.domains):
-        members = np.flatnonzero(domain_idx == d)
-        code_idx[members] = rng.choice(tables.codes_of_domain(domain), size=members.size)
+    # Place and occupation together, as the BMO hiring projects of the month's season spread them.
+    shock = SHOCKED_DOMAIN if config.drifting("tension_shock", index) else None
+    cell = rng.choice(len(tables.cell_offers), size=n, p=tables.cell_weights(calendar_month, shock))
+    code_idx = tables.cell_code[cell]
+    domain = tables.cell_domain[cell]
+    area_logit = tables.cell_logit[cell]
     if config.drifting("new_occupations", index):
         new = rng.random(n) < NEW_OCCUPATION_SHARE
-        code_idx[new] = len(tables.codes) + rng.integers(0, len(tables.new_codes), new.sum())
+        new_idx = rng.integers(0, len(tables.new_codes), n)
+        area_logit = np.where(new, tables.new_code_logit[new_idx] + area_logit - tables.code_logit[code_idx],
+                              area_logit)
+        code_idx = np.where(new, len(tables.codes) + new_idx, code_idx)
+        domain = tables.code_domain[code_idx]
+    published_code = [tables.all_codes[c] for c in code_idx]
+    if config.drifting("rome4", index):
+        # Same occupation, same tension, a code the model has never seen.
+        renamed = np.random.default_rng([config.seed, index, 2]).random(n) < figures.rome4.new_code_share
+        published_code = [tables.rome4_codes.get(c, code) if renamed[i] else code
+                          for i, (c, code) in enumerate(zip(code_idx, published_code, strict=True))]
 
-    region_idx = _pick(rng, tables.regions, n, tables.region_weight)
     created = [month_start + timedelta(seconds=float(s)) for s in rng.uniform(0, seconds_in_month, n)]
     contract_idx = _pick(rng, tables.contracts, n, tables.contract_p)
     contract_months = rng.choice([0.5, 1, 2, 3, 4, 6, 12, 18], size=n,
@@ -227,7 +308,6 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     # from `rng` would have changed every offer generated after them for the same seed.
     languages = np.random.default_rng([config.seed, index, 1]).random(n) < LANGUAGES_SHARE
     qual_idx = _pick(rng, tables.quals, n, tables.qual_p)
-    size_idx = _pick(rng, tables.sizes, n, tables.size_p)
     part_time = rng.random(n) < 0.15
     licence_kind = rng.choice(3, size=n, p=[0.70, 0.20, 0.10])  # B required, B desired, C required
     positions = rng.choice([1, 2, 3, 5, 10], size=n, p=[0.93, 0.04, 0.015, 0.01, 0.005])
@@ -236,74 +316,105 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     adapted = rng.random(n) < 0.01
     alternance = rng.random(n) < 0.05
 
+    # Seasonal projects: a non-CDI offer of a seasonal sector in its season is a seasonal contract.
+    contract_names = np.array(tables.contracts)[contract_idx]
+    profile = np.ones(n)
+    for sector, months in tables.profiles.items():
+        profile[domain == sector] = months[calendar_month - 1]
+    seasonal = ((contract_names != "CDI") & (rng.random(n) < tables.cell_seasonal[cell] * profile
+                                              * figures.seasonality.sai_publication))
+    contract_names = np.where(seasonal, "SAI", contract_names)
+    contract_months = np.where(seasonal, np.minimum(contract_months, 4), contract_months)
+
+    # Employer: one of its department x domain pool, the first ones posting most; its size and its
+    # own tendency are traits of the employer (hashed from its key), the same in every month.
+    group = tables.cell_group[cell]
+    employer_rank = np.floor(tables.group_pool[group] * rng.random(n) ** 2).astype(np.int64)
+    employer_key = group.astype(np.int64) * (1 << 24) + employer_rank
+    size_idx = np.searchsorted(tables.size_cumulative, _hash_uniform(employer_key, config.seed * 3 + 1)
+                               * tables.size_cumulative[-1], side="right").clip(0, len(tables.sizes) - 1)
+    employer_effect = effects.employer_sd * ndtri(
+        np.clip(_hash_uniform(employer_key, config.seed * 3 + 2), 1e-9, 1 - 1e-9))
+    employer_tag = _hash_uniform(employer_key, config.seed * 3 + 3)
+
     # Salary: the market for the occupation, region and qualification, and what this offer pays.
     qual_factor = np.where(presence["qualification"], tables.qual_salary[qual_idx], 1.0)
-    market = SMIC_YEARLY * tables.code_salary[code_idx] * tables.region_salary[region_idx] * qual_factor
+    market = SMIC_YEARLY * tables.code_salary[code_idx] * tables.cell_region_salary[cell] * qual_factor
     offered = market * np.exp(rng.normal(0.0, 0.12, n))
     if config.drifting("salary_shift", index):
         offered = offered * SALARY_SHIFT
     offered = np.maximum(offered, SMIC_YEARLY)
     salary_ratio = offered / market
+    diploma_required = presence["formations"] & (np.arange(n) % 2 == 0)  # exigence "E" below
 
-    # The true log-odds of "not filled within 30 days".
-    contract_names = np.array(tables.contracts)[contract_idx]
+    # The difficulty: minus the log hazard ratio of filling, from what the offer shows.
     short = contract_months < 6
     contract_key = np.select(
         [contract_names == "CDI", (contract_names == "CDD") & ~short, contract_names == "CDD",
-         contract_names == "MIS"],
-        ["CDI", "CDD_long", "CDD_short", "MIS"], "other")
+         contract_names == "MIS", contract_names == "SAI"],
+        ["CDI", "CDD_long", "CDD_short", "MIS", "SAI"], "other")
+    tension = area_logit - tables.mean_cell_logit
+    size_names = np.array(tables.sizes)[size_idx]
+    large = np.isin(size_names, LARGE_SIZES) & presence["employer_size"]
+    requirements = (np.vectorize(effects.experience.get)(experience)
+                    + np.where(experience == "D", 0.0, effects.experience_per_year * experience_years)
+                    + effects.diploma_required * diploma_required)
     z = (figures.outcomes.intercept
-         + effects.occupation_tension * (_logit(tables.code_pct[code_idx]) - tables.mean_code_logit)
-         + effects.region_tension * (tables.region_logit[region_idx] - tables.mean_region_logit)
+         + effects.occupation_area_tension * tension
          + effects.year_tension * tables.year_effect(month_start.year)
          + np.vectorize(effects.contract.get)(contract_key)
-         + np.vectorize(effects.experience.get)(experience)
-         + np.where(experience == "D", 0.0, effects.experience_per_year * experience_years)
+         + requirements * np.maximum(0.0, 1.0 + effects.requirements_x_tension * tension)
          + effects.positions_log * np.log(positions)
-         + effects.accessible_th * accessible + effects.partner_origin * partner)
+         + effects.accessible_th * accessible + effects.partner_origin * partner
+         + employer_effect)
     z += np.where(presence["qualification"],
                   np.array([effects.qualification[q] for q in tables.quals])[qual_idx], 0.0)
     z += np.where(presence["employer_size"],
                   np.array([effects.employer_size[s] for s in tables.sizes])[size_idx], 0.0)
-    z += np.where(presence["salary"], effects.salary_log_ratio * np.log(salary_ratio),
-                  effects.salary_hidden)
-    z += np.where(presence["licence"] & (licence_kind != 1), effects.licence_required, 0.0)
+    z += np.where(large & (contract_names == "CDI"), effects.size_contract["CDI"], 0.0)
+    z += np.where(large & np.isin(contract_names, ["CDD", "MIS", "SAI"]), effects.size_contract["CDD"], 0.0)
+    elasticity = np.where(presence["qualification"], tables.qual_elasticity[qual_idx],
+                          effects.salary_elasticity.hidden)
+    z += np.where(presence["salary"], elasticity * np.log(salary_ratio), effects.salary_hidden)
+    z += np.where(presence["licence"] & (licence_kind != 1),
+                  effects.licence_required * np.maximum(0.0, 1.0 + effects.requirements_x_tension * tension), 0.0)
     if calendar_month in (6, 7, 8):
-        seasonal_domain = np.isin(np.array(tables.code_domain)[code_idx], effects.summer_seasonal_domains)
+        seasonal_domain = np.isin(domain, effects.summer_seasonal_domains) & ~seasonal
         z += effects.summer + np.where(
-            seasonal_domain,
-            effects.summer_seasonal_extra * tables.region_seasonal[region_idx] / tables.mean_seasonal, 0.0)
+            seasonal_domain, effects.summer_seasonal_extra * tables.cell_seasonal[cell] / tables.mean_seasonal, 0.0)
     if calendar_month == 12:
         z += effects.december
     if config.drifting("tension_shock", index):
-        z += np.where(domain_idx == tables.domains.index(SHOCKED_DOMAIN), TENSION_SHOCK_LOGIT, 0.0)
-    p_hard = 1.0 / (1.0 + np.exp(-z))
-
-    # Lifecycle: cancelled early (independent of difficulty, so the oracle is P(hard | labelled)),
-    # otherwise hard or not, then abandoned, stale, or filled with a time to fill.
+        z += np.where(domain == SHOCKED_DOMAIN, TENSION_SHOCK_LOGIT, 0.0)
     outcomes = figures.outcomes
+    pool_30 = np.exp(-z)  # cumulative hazard of a hire from the initial pool at day 30
+    p_hard = np.exp(-pool_30 - 30.0 / outcomes.flow_days)
+
+    # Lifecycle as competing risks. Cancelled early (need vanished, independent of difficulty, so
+    # the oracle is P(hard | labelled)); otherwise the fill time (from the initial pool with a
+    # falling hazard, or from the flow of new applicants) races the abandonment time (from day 30,
+    # rising hazard, more in small firms and tight markets).
     cancelled = rng.random(n) < outcomes.cancelled_share
-    hard = rng.random(n) < p_hard
-    fate = rng.random(n)
-    abandoned = hard & (fate < outcomes.abandoned_among_hard)
-    stale = hard & ~abandoned & (fate < outcomes.abandoned_among_hard + outcomes.stale_among_hard)
-    early_days = 30.0 * rng.beta(*outcomes.early_fill_beta, n)
-    late_days = 30.0 + outcomes.late_fill_median_days * np.exp(rng.normal(0, outcomes.late_fill_sigma, n))
-    days = np.select([cancelled, abandoned, stale, hard],
-                     [rng.uniform(0.5, 30.0, n), rng.uniform(5.0, 150.0, n), np.inf, late_days],
-                     np.maximum(early_days, 0.25))
-    status = np.select([cancelled, abandoned, stale], ["cancelled", "abandoned", "open"], "filled")
+    fill_days = np.minimum(30.0 * (rng.exponential(1.0, n) / pool_30) ** (1.0 / outcomes.pool_shape),
+                           rng.exponential(outcomes.flow_days, n))
+    abandon_rate = np.exp(outcomes.abandon_log_rate + outcomes.abandon_tension * tension
+                          + np.array([outcomes.abandon_size[s] for s in tables.sizes])[size_idx])
+    abandon_days = 30.0 + 90.0 * (rng.exponential(1.0, n) / abandon_rate) ** (1.0 / outcomes.abandon_shape)
+    filled = fill_days <= np.minimum(abandon_days, outcomes.max_open_days)
+    abandoned = ~filled & (abandon_days <= outcomes.max_open_days)
+    days = np.select([cancelled, filled, abandoned],
+                     [rng.uniform(0.5, 30.0, n), np.maximum(fill_days, 0.25), abandon_days], np.inf)
+    status = np.select([cancelled, filled, abandoned], ["cancelled", "filled", "abandoned"], "open")
+    hard = fill_days > 30.0
     lacks = (~partner) & (rng.random(n) < np.where(hard, 0.22, 0.05))  # set after publication
 
     extracted = config.extracted_at
     records = []
     for i in range(n):
-        code = tables.all_codes[code_idx[i]]
-        region = tables.regions[region_idx[i]]
-        departments = REGION_DEPARTMENTS[region]
-        department = departments[int(rng.integers(len(departments)))]
+        code = published_code[i]
+        department = tables.cell_department[cell[i]]
         offer_id = "G" + np.base_repr(first_id + i, 36).rjust(6, "0")
-        kind = tables.contracts[contract_idx[i]]
+        kind = str(contract_names[i])
         contract_label, nature = _contract_fields(kind, contract_months[i], i % 2)
         if alternance[i] and kind in ("CDD", "CDI"):
             nature = "Contrat apprentissage"
@@ -325,7 +436,9 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
             "romeCode": code,
             "romeLibelle": tables.code_label[code_idx[i]],
             "appellationlibelle": tables.code_label[code_idx[i]],
-            "entreprise": {"nom": f"ENTREPRISE {offer_id[-4:]}", "entrepriseAdaptee": bool(adapted[i])},
+            # A pseudonymous employer name, the same on every offer of that employer.
+            "entreprise": {"nom": f"ENTREPRISE {int(employer_tag[i] * 2**32):08X}",
+                           "entrepriseAdaptee": bool(adapted[i])},
             "typeContrat": kind,
             "typeContratLibelle": contract_label,
             "natureContrat": nature,
@@ -373,7 +486,8 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
             offer["competences"] = [{"code": f"{100000 + (i * 7 + k) % 30000}", "libelle": "Compétence du métier",
                                      "exigence": "S"} for k in range(1 + i % 4)]
         if presence["formations"][i]:
-            offer["formations"] = [{"niveauLibelle": DIPLOMAS[i % len(DIPLOMAS)], "exigence": "ES"[i % 2]}]
+            offer["formations"] = [{"niveauLibelle": DIPLOMAS[i % len(DIPLOMAS)],
+                                    "exigence": "E" if diploma_required[i] else "S"}]
         if languages[i]:
             offer["langues"] = [{"libelle": ("Anglais", "Français", "Espagnol", "Allemand")[i % 4],
                                  "exigence": "ES"[i % 2]}]
@@ -397,14 +511,15 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
         records.append({
             "offer": offer,
             "lifecycle": {"outcome": outcome, "outcome_date": outcome_date, "extracted_at": _iso(extracted)},
-            "oracle": {"p_hard_to_fill": round(float(p_hard[i]), 6)},
+            # Kept strictly inside (0, 1) once rounded: a probability of exactly 0 or 1 is not a risk.
+            "oracle": {"p_hard_to_fill": round(min(max(float(p_hard[i]), 1e-6), 1 - 1e-6), 6)},
         })
     return records
 
 
 def generate_history(config: GeneratorConfig, figures: Figures | None = None) -> Iterator[list[dict]]:
     """Yield one month of records at a time: a history of any size streams in bounded memory."""
-    tables = _Tables(figures or load_figures())
+    tables = _Tables(figures or load_figures(), config)
     first_id = 0
     for index, count in enumerate(month_volumes(config)):
         yield generate_month(config, tables, index, count, first_id)

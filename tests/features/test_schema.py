@@ -28,7 +28,7 @@ def test_unknown_extra_fields_are_tolerated(sample_offers_raw):
     [
         (lambda o: o.update(romeCode="K23"), "romeCode"),
         (lambda o: o.pop("dateCreation"), "dateCreation"),
-        (lambda o: o.update(typeContrat="XYZ"), "typeContrat"),
+        (lambda o: o.update(typeContrat="cdi 2"), "typeContrat"),
         (lambda o: o.update(nombrePostes=0), "nombrePostes"),
         (lambda o: o.update(experienceExige="Q"), "experienceExige"),
         (lambda o: o.update(lieuTravail="Paris"), "lieuTravail"),
@@ -99,3 +99,9 @@ def test_generated_contacts_never_reach_the_history_frames(small_history_path, s
     assert phones, "the generator should carry contacts, as real payloads do"
     text = " ".join(_frame_strings(small_history.offers.head(50_000)))
     assert not [p for p in phones if p in text]
+
+
+def test_a_well_formed_contract_code_never_seen_is_accepted(sample_offers_raw):
+    raw = copy.deepcopy(sample_offers_raw[0])
+    raw["typeContrat"] = "XYZ"
+    assert validate_offer(raw).typeContrat == "XYZ"

@@ -23,7 +23,8 @@ def _write(directory, name, drift=None):
 def drift_histories(tmp_path_factory):
     directory = tmp_path_factory.mktemp("monitoring_histories")
     return {name: _write(directory, name, drift) for name, drift in
-            (("none", None), ("tension_shock", "tension_shock"), ("salary_shift", "salary_shift"))}
+            (("none", None), ("tension_shock", "tension_shock"), ("salary_shift", "salary_shift"),
+             ("rome4", "rome4"))}
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,20 @@ def test_tension_shock_is_caught_on_the_shocked_sector(drift_histories, monitori
     assert any(a["name"] == "calibration_gap:sector" and "sector=F" in a["message"] for a in caught), caught
 
 
+def test_rome4_codes_are_reported_as_occupations_the_model_never_saw(drift_histories, monitoring_env):
+    run_backfill(drift_histories["rome4"])
+    summary = summary_of(monitoring_env)
+    by_period = {p["period"]: p for p in summary["periods"]}
+    assert by_period["2023-08"]["unseen_occupations"]["share"] < 0.05
+    first = by_period[DRIFT_MONTH]
+    assert first["unseen_occupations"]["share"] >= 0.15 and first["unseen_occupations"]["codes"] >= 20
+    unseen = [a for a in summary["alerts"] if a["name"] == "unseen_occupations"]
+    assert sorted({a["period"] for a in unseen})[0] == DRIFT_MONTH
+    assert all(a["period"] >= DRIFT_MONTH for a in unseen)
+    report = (monitoring_env / "reports" / "backfill" / f"report_{DRIFT_MONTH}.html").read_text("utf-8")
+    assert "never saw" in report
+
+
 def test_no_drift_no_drift_alert(drift_histories, monitoring_env):
     result = run_backfill(drift_histories["none"])
     summary = summary_of(monitoring_env)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from monitoring.alerts import evaluate
-from monitoring.config import AlertThresholds, MonitoringParamsError, load_monitoring_params
+from monitoring.config import MonitoringParamsError, load_monitoring_params
 from monitoring.fairness import fairness
 from monitoring.feedback import disagreement
 from monitoring.periods import parse_month, periods_between
@@ -67,12 +67,26 @@ def test_alerts_say_what_is_crossed_and_what_to_do():
                "promised": {"roc_auc": 0.75},
                "fairness": {"sector": {"equalized_odds_difference": 0.1, "calibration_gap": 0.2,
                                        "calibration_gap_group": "F", "calibration_gap_signed": 0.2}}}
-    alerts = {a.name: a for a in evaluate(summary, AlertThresholds())}
+    thresholds = load_monitoring_params().alerts
+    alerts = {a.name: a for a in evaluate(summary, thresholds)}
     assert set(alerts) == {"drift_share", "auc_drop", "calibration_gap:sector"}
     assert "retrain" in alerts["auc_drop"].action and "sector=F" in alerts["calibration_gap:sector"].action
     summary["drift"]["judged"] = summary["quality"]["judged"] = False
     summary["fairness"] = {}
-    assert evaluate(summary, AlertThresholds()) == []
+    assert evaluate(summary, thresholds) == []
+
+
+def test_unseen_occupations_are_counted_and_alerted():
+    from monitoring.analysis import unseen_occupations
+
+    current = pd.DataFrame({"rome_code": ["M1805"] * 80 + ["M1854"] * 15 + ["K1830"] * 5})
+    unseen = unseen_occupations(current, {"M1805"})
+    assert unseen == {"share": 0.2, "offers": 20, "codes": 2, "top": {"M1854": 15, "K1830": 5}}
+    summary = {"period": "2025-03", "unseen_occupations": unseen}
+    (alert,) = evaluate(summary, load_monitoring_params().alerts)
+    assert alert.name == "unseen_occupations" and "M1854" in alert.message and "ROME" in alert.action
+    summary["unseen_occupations"] = unseen_occupations(current, {"M1805", "M1854", "K1830"})
+    assert evaluate(summary, load_monitoring_params().alerts) == []
 
 
 def test_periods_and_months():
@@ -85,8 +99,12 @@ def test_periods_and_months():
 
 
 def test_bad_monitoring_parameters_name_the_key(tmp_path):
+    import yaml
+
+    raw = yaml.safe_load(open("params.yaml", encoding="utf-8"))
+    raw["monitoring"]["alerts"]["max_ece"] = -1
     path = tmp_path / "params.yaml"
-    path.write_text("monitoring:\n  alerts:\n    max_ece: -1\n", encoding="utf-8")
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(MonitoringParamsError, match=r"monitoring\.alerts\.max_ece"):
         load_monitoring_params(path)
     assert load_monitoring_params().alerts.max_drift_share == 0.05  # the repository's file is valid

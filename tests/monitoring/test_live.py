@@ -11,15 +11,15 @@ def test_monitor_reads_the_store_and_reports_the_period(drift_histories, monitor
     from features.ingest import read_history
     from hardtofill.cli import app
     from hardtofill.settings import get_settings
-    from monitoring.sources import score_offers
     from serving.records import AUDIT_FIELDS, FeedbackRecord, OutcomeRecord, ScoreRecord
+    from serving.scoring import ScoringCore
     from serving.store import PredictionStore
     from training.champion import load_champion
 
     champion = load_champion()
     history = read_history(drift_histories["none"], progress=False)
     month = history.between(pd.Timestamp("2023-07-01", tz="UTC"), pd.Timestamp("2023-08-01", tz="UTC"))
-    scored = score_offers(month.offers, champion)
+    scored = ScoringCore(champion).score_frame(month.offers)
     store = PredictionStore(get_settings().store_url)
     features = [f["name"] for f in champion.spec["features"]]
     store.record_scores([

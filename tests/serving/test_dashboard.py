@@ -83,6 +83,11 @@ def test_adviser_scores_the_real_offers_sees_risk_and_reasons_and_records_an_act
     assert mine.iloc[0]["reason_code"] == "recruiter_known_fast" and mine.iloc[0]["client"] == "tests"
     assert mine.iloc[0]["model_version"] == str(trained_store.champion_version)
     assert mine.iloc[0]["risk"] in ("low", "medium", "high")
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as again:
+        first.get_by_test_id("record").click()  # sent again (a double click, a retry): stored once
+    assert again.value.status == 200 and again.value.headers.get("idempotent-replayed") == "true"
+    stored = PredictionStore(store_url).feedback()
+    assert len(stored[(stored["offer_id"] == offer_id) & (stored["action"] == "disagreed")]) == 1
 
 
 def test_latest_offers_bad_json_and_a_wrong_key(page, api_key):
@@ -96,8 +101,33 @@ def test_latest_offers_bad_json_and_a_wrong_key(page, api_key):
     page.get_by_text("JSON illisible").wait_for()
     page.get_by_test_id("offers-json").fill('[{"id": "X"}]')
     page.get_by_test_id("score-button").click()
-    page.get_by_text("offer #0").wait_for()  # the service's message names the offer and the field
+    page.get_by_text("Offre n° 1 du fichier (id invalide)").wait_for()  # named, with every faulty field
+    assert "romeCode : champ obligatoire manquant" in page.get_by_test_id("refused").inner_text()
     page.get_by_test_id("latest-button").click()
     page.get_by_text("dernière(s) offre(s) évaluée(s)").wait_for()
     assert page.get_by_test_id("offer").count() >= 1
     assert page.get_by_test_id("factors").first.locator("li").count() >= 1
+
+
+def test_a_file_with_some_bad_offers_shows_the_valid_ones_and_lists_the_refused_by_position(
+        page, api_key, sample_offers_raw, tmp_path):
+    import copy
+
+    use_key(page, api_key)
+    offers = copy.deepcopy(sample_offers_raw) + copy.deepcopy(sample_offers_raw)  # 1,038: two requests
+    offers[2]["dateCreation"] = "2300-01-01T00:00:00Z"
+    offers[5].update(nombrePostes="3", alternance="yes")
+    offers[1001]["romeCode"] = "<img src=x onerror=alert(1)>"  # in the second request: position 1002
+    upload = tmp_path / "offres.json"
+    upload.write_text(json.dumps(offers), encoding="utf-8")
+    page.get_by_test_id("offers-file").set_input_files(str(upload))
+    page.get_by_text("offre(s) évaluée(s), 3 refusée(s)").wait_for(timeout=600_000)  # 1,038 offers
+    total = len(offers)
+    assert page.get_by_test_id("offer").count() == total - 3
+    refused = page.get_by_test_id("refused").locator(":scope > li")
+    assert refused.count() == 3
+    texts = refused.all_inner_texts()
+    assert texts[0].startswith(f"Offre n° 3 du fichier (id {offers[2]['id']})") and "dateCreation" in texts[0]
+    assert texts[1].startswith("Offre n° 6 du fichier") and "nombrePostes" in texts[1] and "alternance" in texts[1]
+    assert texts[2].startswith("Offre n° 1002 du fichier") and "romeCode" in texts[2]
+    assert page.locator("#refused img").count() == 0  # shown as text, never as HTML

@@ -1,5 +1,6 @@
 """Reasons, advice and the scoring pipeline in process, with the champion trained on the small history."""
 
+import copy
 import math
 
 import numpy as np
@@ -49,40 +50,56 @@ def test_factors_are_ordered_by_absolute_contribution_and_skip_zeros():
 
 
 def test_contributions_add_up_to_the_models_raw_score(scorer, sample_offers_raw):
-    _, features = scorer.features(sample_offers_raw[:50])
-    contributions, probabilities = scorer.contributions(features)
-    model_frame = scorer.champion.model_frame(features)
-    raw = scorer.champion.booster.predict(model_frame, raw_score=True)
+    prepared = scorer.features(sample_offers_raw[:50])
+    matrix = scorer.core.matrix([p.features for p in prepared])
+    contributions, probabilities = scorer.core.contributions(matrix)
+    raw = scorer.champion.booster.predict(matrix, raw_score=True)
     np.testing.assert_allclose(contributions.sum(axis=1), raw, atol=1e-9)
-    np.testing.assert_allclose(probabilities, scorer.champion.probabilities(features), atol=1e-9)
+    np.testing.assert_allclose(probabilities, scorer.champion.calibrator.transform(raw), atol=1e-12)
 
 
-def test_each_change_is_what_the_pipeline_then_sees(scorer, sample_offers_raw):
-    offers, features = scorer.features(sample_offers_raw)
-    markets = scorer.market_salary(features, offers["created_at"])
-    rows = features.to_dict("records")
-    changes = [(i, change) for i, raw in enumerate(sample_offers_raw)
-               for change in candidate_changes(raw, rows[i], markets[i])]
-    _, changed = scorer.features([change.offer for _, change in changes])  # one pass, as the service does
+def _published(raw: dict, code: str, market: float) -> dict:
+    """The offer as the recruiter would publish it after the change."""
+    changed = copy.deepcopy(raw)
+    if code in ("raise_salary_to_market", "show_market_salary"):
+        changed["salaire"] = {**(raw.get("salaire") or {}), "libelle": f"Annuel de {round(market)} Euros sur 12 mois"}
+    elif code == "accept_beginners":
+        changed.update(experienceExige="D", experienceLibelle="Débutant accepté")
+    elif code == "offer_permanent_contract":
+        changed.update(typeContrat="CDI", typeContratLibelle="Contrat à durée indéterminée")
+    elif code == "offer_fixed_term_contract":
+        changed.update(typeContrat="CDD", typeContratLibelle="CDD - 12 Mois")
+    elif code == "offer_full_time":
+        changed.update(dureeTravailLibelle="35H Travail en journée", dureeTravailLibelleConverti="Temps plein")
+    elif code == "offer_part_time":
+        changed.update(dureeTravailLibelle="24H Travail en journée", dureeTravailLibelleConverti="Temps partiel")
+    elif code == "licence_desired_not_required":
+        changed["permis"] = [{**p, "exigence": "S"} if p.get("exigence") == "E" else p for p in raw["permis"]]
+    return changed
+
+
+def test_each_changed_feature_value_is_what_the_pipeline_sees_of_the_changed_offer(scorer, sample_offers_raw):
+    """Advice changes feature values; the full pipeline on the offer rewritten by the recruiter
+    gives exactly these values."""
+    from features.build import build_features
+    from features.ingest import offers_frame_from_json
+
+    prepared = scorer.features(sample_offers_raw)
+    changes = [(i, change) for i, item in enumerate(prepared)
+               for change in candidate_changes(item.offer, item.features, item.features["salary_market"])]
+    published = [_published(sample_offers_raw[i], change.code, prepared[i].features["salary_market"])
+                 for i, change in changes]
+    rebuilt = build_features(offers_frame_from_json(published), scorer.champion.context)
     seen = set()
-    for (i, change), (_, after) in zip(changes, changed.iterrows(), strict=True):
+    for (i, change), after in zip(changes, rebuilt.to_dict("records"), strict=True):
         seen.add(change.code)
-        if change.code in ("raise_salary_to_market", "show_market_salary"):
-            assert after["salary_yearly_low"] == pytest.approx(round(markets[i]))
-            assert after["salary_vs_market"] == pytest.approx(1.0, abs=0.01)
-        elif change.code == "accept_beginners":
-            assert after["experience_code"] == "D" and after["experience_months"] == 0
-        elif change.code == "offer_permanent_contract":
-            assert after["contract_type"] == "CDI"
-        elif change.code == "offer_full_time":
-            assert after["working_time"] == "full"
-        elif change.code == "licence_desired_not_required":
-            assert after["licence_required"] == 0 and after["licence_desired"] == 1
-        # Nothing else of the offer changes.
-        untouched = ["rome_code", "department", "positions", "naf_division"]
-        assert after[untouched].tolist() == features.iloc[i][untouched].tolist()
-    assert {"accept_beginners", "offer_permanent_contract", "licence_desired_not_required",
-            "offer_full_time", "raise_salary_to_market", "show_market_salary"} <= seen
+        expected = {**prepared[i].features, **change.values}
+        for name in scorer.names:
+            a, b = expected[name], after[name]
+            both_nan = isinstance(a, float) and math.isnan(a) and math.isnan(b)
+            assert a == b or both_nan, (change.code, name, a, b)
+    assert {"accept_beginners", "offer_permanent_contract", "licence_desired_not_required", "offer_full_time",
+            "offer_fixed_term_contract", "offer_part_time", "raise_salary_to_market", "show_market_salary"} <= seen
 
 
 def test_advice_only_keeps_changes_that_lower_the_probability(scorer, sample_offers_raw):
@@ -95,24 +112,54 @@ def test_advice_only_keeps_changes_that_lower_the_probability(scorer, sample_off
         assert record.model_version == scorer.champion.version
         assert set(record.audit) == {"region", "employer_size_band", "sector", "contract_type", "accessible_th"}
         assert "intitule" not in record.features and "title" not in record.features
+    assert len({r["score_id"] for r in batch.results}) == 200
+    assert [r.score_id for r in batch.records] == [r["score_id"] for r in batch.results]
 
 
-def test_lightgbm_threads_are_capped(scorer):
+def test_the_champion_is_injected_never_mutated_and_lightgbm_threads_are_capped(trained_store_env,
+                                                                               sample_offers_raw):
+    from dataclasses import replace
+
+    from training.champion import load_champion
+
+    champion = load_champion()
     calls = []
-    booster = scorer.champion.booster
 
     class Spy:
+        """The champion's booster, recording the keyword arguments of each call."""
+
+        def __init__(self, booster):
+            self.booster = booster
+            self.pandas_categorical = booster.pandas_categorical
+
         def predict(self, data, **kwargs):
             calls.append(kwargs)
-            return np.zeros(len(data))
+            return self.booster.predict(data, **kwargs)
 
-    original = booster._booster
-    booster._booster = Spy()
-    try:
-        booster.predict([1, 2], raw_score=True)
-    finally:
-        booster._booster = original
-    assert calls == [{"raw_score": True, "num_threads": 1}]
+    spied = replace(champion, booster=Spy(champion.booster))
+    before = (spied.booster, spied.calibrator.to_dict(), spied.context)
+    Scorer(spied, ServingParams()).score(sample_offers_raw[:5])
+    assert (spied.booster, spied.calibrator.to_dict(), spied.context) == before
+    assert calls and all(call.get("num_threads") == 1 for call in calls)
+    assert sum(1 for call in calls if call.get("pred_contrib")) == 1  # one TreeSHAP call per request
+    assert len(calls) == 2  # and one call for all the advice
+
+
+def test_unknown_codes_are_scored_with_a_caveat(scorer, sample_offers_raw):
+    known = dict(sample_offers_raw[0])
+    unknown = {**known, "romeCode": "N9999"}
+    contract = {**known, "typeContrat": "XYZ"}
+    results = scorer.score([known, unknown, contract]).results
+    assert results[0]["caveats"] == []
+    assert results[1]["caveats"] == ["métier inconnu du modèle : score moins fiable"]
+    assert results[2]["caveats"] == ["type de contrat inconnu du modèle : score moins fiable"]
+    assert all(0 <= r["probability"] <= 1 for r in results)
+
+
+def test_lower_job_quality_changes_are_not_advised_by_default(scorer, sample_offers_raw):
+    assert set(ServingParams().advice_excluded) == {"offer_fixed_term_contract", "offer_part_time"}
+    advised = {r["change"] for r in _advice(scorer.score(sample_offers_raw).results)}
+    assert not advised & {"offer_fixed_term_contract", "offer_part_time"}
 
 
 def test_excluded_changes_are_never_advised(trained_store_env, sample_offers_raw):

@@ -28,7 +28,7 @@ def all_scored(server, api_key, sample_offers_raw):
 
 
 def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_scored, sample_offers_raw,
-                                                                       trained_store, store_url):
+                                                                       trained_store, store_url, server, api_key):
     answer = all_scored
     assert answer["model"] == {"name": "hardtofill", "version": str(trained_store.champion_version)}
     assert all(word in answer["notice"] for word in NOTICE_WORDS)
@@ -46,7 +46,9 @@ def test_all_real_offers_scored_with_reasons_advice_notice_and_version(all_score
             assert advice["change"] and advice["sentence"]
     with_advice = [r for r in results if r["recommendations"]]
     assert len(with_advice) >= 50, "advice applies to many real offers (experience, contract, salary...)"
-    # Every score is stored with its version, features and audit groups.
+    # Every score is stored with its version, features and audit groups (by the writer thread,
+    # just after the answer: /latest waits for it).
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200
     stored = PredictionStore(store_url).scores()
     mine = stored[stored["offer_id"].isin([o["id"] for o in sample_offers_raw])]
     assert len(mine) >= 519
@@ -60,6 +62,7 @@ def test_same_offer_alone_or_in_a_batch_gets_the_same_answer(server, api_key, al
         alone = post(server, "/score", {"offers": [sample_offers_raw[index]]}, api_key).json()["results"][0]
         batched = dict(all_scored["results"][index])
         assert alone.pop("index") == 0 and batched.pop("index") == index
+        assert alone.pop("score_id") != batched.pop("score_id")  # two scores, each stored
         assert alone == batched
 
 
@@ -120,9 +123,13 @@ def test_errors_name_the_offer_and_field_are_one_log_line_and_store_nothing(serv
     offers = [dict(o) for o in sample_offers_raw[:5]]
     offers[3]["romeCode"] = "not a code"
     response = post(server, "/score", {"offers": offers}, api_key)
-    assert response.status_code == 400
-    assert response.json()["index"] == 3 and "romeCode" in response.json()["fields"]
-    assert "offer #3" in response.json()["error"] and "romeCode" in response.json()["error"]
+    assert response.status_code == 200  # a partial batch: the four others are scored (and stored)
+    assert [r["index"] for r in response.json()["results"]] == [0, 1, 2, 4]
+    refused = response.json()["refused"]
+    assert [(r["index"], r["offer_id"]) for r in refused] == [(3, offers[3]["id"])]
+    assert [f["field"] for f in refused[0]["fields"]] == ["romeCode"]
+    assert "offre n° 4" in refused[0]["error"] and "romeCode" in refused[0]["error"]
+    before += 4
     missing = dict(sample_offers_raw[0])
     del missing["typeContrat"]
     response = post(server, "/explain", {"offer": missing}, api_key)
@@ -134,19 +141,19 @@ def test_errors_name_the_offer_and_field_are_one_log_line_and_store_nothing(serv
     not_json = httpx.post(f"{server.url}/score", content=b"{not json", timeout=30,
                           headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
     assert not_json.status_code == 400
-    comment = post(server, "/feedback", {"offer_id": "X1", "action": "disagreed", "comment": "appeler M. Dupont"},
+    comment = post(server, "/feedback", {"offer_id": "184NQNL", "action": "disagreed", "comment": "appeler M. Dupont"},
                    api_key)
     assert comment.status_code == 400 and "comment" in comment.text
-    free_reason = post(server, "/feedback", {"offer_id": "X1", "action": "disagreed", "reason_code": "il ment"},
+    free_reason = post(server, "/feedback", {"offer_id": "184NQNL", "action": "disagreed", "reason_code": "il ment"},
                        api_key)
     assert free_reason.status_code == 400 and "reason_code" in free_reason.text
-    no_date = post(server, "/feedback", {"offer_id": "X1", "outcome": "filled"}, api_key)
+    no_date = post(server, "/feedback", {"offer_id": "184NQNL", "outcome": "filled"}, api_key)
     assert no_date.status_code == 400 and "outcome_date" in no_date.text
     assert len(PredictionStore(store_url).scores()) == before
     assert "Dupont" not in PredictionStore(store_url).feedback().to_string()
     log = server.log_text()
     assert "Traceback" not in log
-    assert "offer #3" in log and "client error" in log
+    assert "1 refused #3 (id " in log and "400 on /feedback: comment" in log
     assert "Dupont" not in log
 
 

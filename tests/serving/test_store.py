@@ -156,3 +156,61 @@ def test_data_survive_a_new_store_object(store_url):
     assert second.scores()["offer_id"].tolist() == ["A1"]
     assert second.feedback()["action"].tolist() == ["contacted_recruiter"]
     second.close()
+
+
+def test_record_scores_stores_each_score_id_once(store):
+    """The contract a replayed write journal relies on: writing the same scores again stores nothing."""
+    batch = [score(f"B{i}", T0 + timedelta(minutes=i)) for i in range(5)]
+    assert store.record_scores(batch) == 5
+    assert store.record_scores(batch) == 0  # replayed whole
+    later = score("B9", T0 + timedelta(hours=1))
+    assert store.record_scores([*batch[3:], later, later]) == 1  # partly replayed, one repeated
+    first, second = score("C1", T0), score("C2", T0)
+    twin = second.model_copy(update={"score_id": first.score_id, "offer_id": "C9"})
+    assert store.record_scores([first, second, twin]) == 2  # in order, the first of each id
+    changed = batch[0].model_copy(update={"probability": 0.1})
+    assert store.record_scores([changed]) == 0  # same id: the stored score stands
+    frame = store.scores()
+    assert frame["offer_id"].tolist() == ["B0", "B1", "B2", "B3", "B4", "B9", "C1", "C2"]
+    assert frame["probability"].iloc[0] == 0.7
+    assert store.record_scores([]) == 0
+    with pytest.raises(ValidationError):  # a score id carries no free text
+        ScoreRecord(**{**score("B1", T0).model_dump(), "score_id": "jean.dupont@example.fr"})
+
+
+def test_feedback_request_with_a_key_is_stored_once(store):
+    from serving.store import IdempotencyKeyReused
+
+    key = "8e03978e-40d5-43e8-bc93-6894a57f9324"
+    action = FeedbackRecord(offer_id="K1", action="disagreed", reason_code="other", client="agence")
+    outcome = OutcomeRecord(offer_id="K1", outcome="filled", outcome_date=date(2024, 3, 2))
+    first = store.record_feedback_request(action, outcome, client="agence", idempotency_key=key, fingerprint="f1")
+    again = store.record_feedback_request(action, outcome, client="agence", idempotency_key=key, fingerprint="f1")
+    assert first.feedback_id is not None and first.outcome_recorded and not first.replayed
+    assert (again.feedback_id, again.outcome_recorded, again.replayed) == (first.feedback_id, True, True)
+    assert len(store.feedback()) == 1 and len(store.outcomes()) == 1
+    with pytest.raises(IdempotencyKeyReused):
+        store.record_feedback_request(action, None, client="agence", idempotency_key=key, fingerprint="f2")
+    # keys belong to a client: another dashboard's identical key is another request
+    other = store.record_feedback_request(action, None, client="agence-2", idempotency_key=key, fingerprint="f1")
+    assert not other.replayed and other.feedback_id != first.feedback_id
+    # without a key, every request is stored
+    store.record_feedback_request(None, outcome, client="agence")
+    store.record_feedback_request(None, outcome, client="agence")
+    assert len(store.feedback()) == 2
+
+
+def test_concurrent_twins_with_one_key_store_one_row(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = "0b9bb7d1-53c6-4a5c-9a8e-5b1f2c3d4e5f"
+    action = FeedbackRecord(offer_id="T1", action="prioritised", client="agence")
+
+    def send(_):
+        return store.record_feedback_request(action, None, client="agence", idempotency_key=key, fingerprint="f")
+
+    with ThreadPoolExecutor(6) as pool:
+        receipts = list(pool.map(send, range(12)))
+    assert len({r.feedback_id for r in receipts}) == 1
+    assert sum(not r.replayed for r in receipts) == 1
+    assert len(store.feedback()) == 1

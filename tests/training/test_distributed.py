@@ -2,8 +2,6 @@
 processes gives the quality of local training on the same data and goes through the same gates
 and aliases."""
 
-import copy
-
 import pytest
 
 from features.columnar import ingest
@@ -34,8 +32,9 @@ def test_local_cluster_training_matches_local_training(parquet_history, tmp_path
     monkeypatch.setenv("HARDTOFILL_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setenv("HARDTOFILL_MODEL_NAME", "cluster-test")
     get_settings.cache_clear()
-    params = copy.deepcopy(load_params())
-    params["gates"] = {**params.get("gates", {}), "non_regression": {"max_auc_drop": 0.002}}
+    params = load_params()
+    params = params.model_copy(update={"gates": params.gates.model_copy(update={
+        "non_regression": params.gates.non_regression.model_copy(update={"max_auc_drop": 0.002})})})
     try:
         local = train(parquet_history, params=params, progress=False)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

@@ -32,8 +32,8 @@ def _assert_same_snapshot(whole, by_month):
 def test_month_by_month_features_and_context_equal_the_whole_history_s(histories, until):
     lines, parquet = histories
     params = load_params()
-    whole = prepare(load_history(lines, until, progress=False), params, {})
-    by_month = training_data(parquet, until, params)
+    whole = prepare(load_history(lines, until, progress=False), params.context, {})
+    by_month = training_data(parquet, until, params.context)
     assert by_month.frame["label"].notna().sum() > 1000  # enough labelled offers for the check to mean something
     pd.testing.assert_frame_equal(whole.frame, by_month.frame, check_dtype=False)
     assert whole.extracted_at == by_month.extracted_at
@@ -43,4 +43,4 @@ def test_month_by_month_features_and_context_equal_the_whole_history_s(histories
 
 def test_until_after_the_extraction_is_refused(histories):
     with pytest.raises(ValueError, match="after the extraction date"):
-        training_data(histories[1], "2031-01-01", load_params())
+        training_data(histories[1], "2031-01-01", load_params().context)

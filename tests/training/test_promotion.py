@@ -10,13 +10,10 @@ from typer.testing import CliRunner
 pytestmark = pytest.mark.integration
 
 
-def _quick_params(**gates) -> dict:
-    from hardtofill.params import load_params
+def _quick_params(**gates):
+    from tests.stores import relaxed_params
 
-    params = load_params()
-    params["training"].update(num_boost_round=40, shap_rows=300, reference_rows=500)
-    params["gates"] = gates or {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
-    return params
+    return relaxed_params(training={"num_boost_round": 40, "shap_rows": 300, "reference_rows": 500}, **gates)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +75,7 @@ def test_impossible_gate_leaves_the_champion_and_exits_non_zero_naming_the_gate(
     params = _quick_params(quality={"min_test_roc_auc": 0.99}, non_regression={"max_auc_drop": 0.005},
                            fairness=True)
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
+    path.write_text(yaml.safe_dump(params.model_dump(mode="json")))
     monkeypatch.setenv("HARDTOFILL_PARAMS_PATH", str(path))
     from hardtofill.settings import get_settings
 

@@ -9,6 +9,13 @@ from training.metrics import classification_metrics, expected_calibration_error,
 from training.split import SplitError, month_of, time_split
 
 
+def _training(**changes):
+    """The repository's `training` section with some keys changed (validated again)."""
+    from hardtofill.params import TrainingParams, get_params
+
+    return TrainingParams.model_validate({**get_params().training.model_dump(), **changes})
+
+
 def _monthly_frame(months: int, per_month: int = 50, unmatured_last: int = 1) -> pd.DataFrame:
     created = pd.date_range("2023-01-01", periods=months, freq="MS", tz="UTC").repeat(per_month)
     matured = np.ones(len(created), bool)
@@ -18,7 +25,7 @@ def _monthly_frame(months: int, per_month: int = 50, unmatured_last: int = 1) ->
 
 def test_time_split_is_ordered_disjoint_and_leaves_out_warmup_and_young_months():
     frame = _monthly_frame(14)
-    split = time_split(frame, {"warmup_months": 2, "validation_months": 2, "test_months": 2})
+    split = time_split(frame, _training(warmup_months=2, validation_months=2, test_months=2))
     assert split.warmup == ["2023-01", "2023-02"]
     assert split.test == ["2023-12", "2024-01"]  # 2024-02 has no matured labels
     parts = [split.warmup, split.train, split.validation, split.test]
@@ -34,7 +41,7 @@ def test_time_split_is_ordered_disjoint_and_leaves_out_warmup_and_young_months()
 
 def test_time_split_refuses_a_history_too_short_and_says_why():
     with pytest.raises(SplitError, match="needs at least 7"):
-        time_split(_monthly_frame(6), {"warmup_months": 2, "validation_months": 2, "test_months": 2})
+        time_split(_monthly_frame(6), _training(warmup_months=2, validation_months=2, test_months=2))
 
 
 def test_sigmoid_calibration_recovers_a_known_logistic_link():
@@ -90,27 +97,27 @@ def test_rate_baseline_is_the_smoothed_occupation_by_region_rate_of_training():
 
 
 def test_risk_bands_follow_advisers_capacity():
-    from training.pipeline import risk_band_thresholds
+    from training.risk_bands import band_thresholds
 
     p = np.linspace(0, 1, 10_001)
-    bands = risk_band_thresholds(p, {"high_share": 0.2, "medium_share": 0.3})
+    bands = band_thresholds(p, high_share=0.2, medium_share=0.3)
     assert bands["high"] == pytest.approx(0.8) and bands["medium"] == pytest.approx(0.5)
 
 
 def test_fairness_table_reports_small_groups_and_leaves_them_out_of_the_gaps():
-    from training.fairness import fairness_audit
+    from training.fairness import fairness
 
     rng = np.random.default_rng(2)
     n = 3000
     frame = pd.DataFrame({"audit_region": np.where(np.arange(n) < 50, "tiny", np.where(np.arange(n) % 2, "a", "b")),
                           "label": rng.integers(0, 2, n)})
     frame["probability"] = np.where(frame["audit_region"] == "tiny", 0.99, 0.5)
-    frame["flagged"] = frame["probability"] > 0.9
-    table, summary = fairness_audit(frame, {"attributes": ["region"], "min_group_size": 200})
+    frame["risk"] = np.where(frame["probability"] > 0.9, "high", "low")
+    table, summary = fairness(frame, frame, min_group_size=200, attributes=("region",))
     tiny = table.set_index("group").loc["tiny"]
-    assert tiny["small"] and tiny["size"] == 50 and tiny["flagged_share"] == 1.0
+    assert tiny["small"] and tiny["offers"] == tiny["matured"] == 50 and tiny["share_flagged"] == 1.0
     # the tiny group's extreme rates would dominate; it is left out, and a and b are alike
-    assert summary["region"]["groups_measured"] == 2
+    assert summary["region"]["groups_judged"] == 2
     assert summary["region"]["equalized_odds_difference"] == pytest.approx(0.0)
 
 
@@ -126,8 +133,11 @@ def test_lightgbm_fit_is_deterministic_and_honours_the_salary_constraint():
         frame[name] = pd.Categorical(rng.choice(["x", "y", "z"], n), categories=["x", "y", "z"])
     # the label rises with salary here: the constraint must still forbid a rising risk
     y = (rng.random(n) < 1 / (1 + np.exp(-frame["salary_yearly_low"].to_numpy()))).astype(int)
-    params = {"lightgbm": {"objective": "binary", "num_leaves": 7, "learning_rate": 0.1},
-              "monotone": {"salary_yearly_low": -1}, "num_boost_round": 30, "num_threads": 2}
+    from hardtofill.params import get_params
+
+    params = _training(lightgbm={**get_params().training.lightgbm.model_dump(), "num_leaves": 7,
+                                 "min_data_in_leaf": 20, "min_data_per_group": 20},
+                       monotone={"salary_yearly_low": -1}, feature_penalty={}, num_boost_round=30, num_threads=2)
     assert lightgbm_params(params)["deterministic"] is True
     one = fit_lightgbm(frame[:3000], y[:3000], frame[3000:], y[3000:], params)
     two = fit_lightgbm(frame[:3000], y[:3000], frame[3000:], y[3000:], params)
@@ -138,10 +148,8 @@ def test_lightgbm_fit_is_deterministic_and_honours_the_salary_constraint():
 
 
 def test_unknown_feature_in_constraints_is_named():
-    from training.model import lightgbm_params
-
-    with pytest.raises(ValueError, match="salaire"):
-        lightgbm_params({"monotone": {"salaire": -1}})
+    with pytest.raises(ValueError, match=r"monotone[\s\S]*salaire"):
+        _training(monotone={"salaire": -1})
 
 
 def test_rollback_goes_back_through_the_champions_not_back_and_forth():

@@ -1,0 +1,136 @@
+"""The request guard in front of BentoML (a plain ASGI app behind it, which records what reaches it):
+413 before reading a large body, JSON only, strict top level, the body passed on unchanged."""
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from serving.guard import RequestGuard
+
+
+class Recorder:
+    """What the service behind the guard would receive."""
+
+    def __init__(self):
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+@pytest.fixture
+def guarded():
+    recorder = Recorder()
+    return recorder, TestClient(RequestGuard(recorder, max_body_bytes=10_000, max_batch=3))
+
+
+def test_a_valid_body_passes_unchanged(guarded):
+    recorder, client = guarded
+    body = b'{"offers": [{"id": "184NQNL"}, 3]}'
+    assert client.post("/score", content=body, headers={"content-type": "application/json"}).text == "ok"
+    assert recorder.bodies == [body]
+    assert client.post("/latest", json={"limit": 5}).status_code == 200
+    assert client.post("/feedback", json={"offer_id": "184NQNL", "action": "agreed"}).status_code == 200
+
+
+def test_a_large_body_gets_413_before_it_is_read(guarded):
+    recorder, client = guarded
+    answer = client.post("/score", content=b" " * 10_001, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and answer.json()["limit_bytes"] == 10_000
+    assert "trop volumineuse" in answer.json()["error"]
+
+    def chunks():  # no Content-Length: counted while read, cut at the limit
+        for _ in range(100):
+            yield b" " * 1000
+
+    answer = client.post("/feedback", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    too_many = client.post("/score", json={"offers": [{}] * 4})
+    assert too_many.status_code == 413 and too_many.json()["limit"] == 3
+    assert recorder.bodies == []
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=x",
+                                          "application/x-www-form-urlencoded", "application/vnd.bentoml+pickle",
+                                          "text/plain", ""])
+def test_only_json_reaches_the_service(guarded, content_type):
+    recorder, client = guarded
+    for path in ("/score", "/explain", "/feedback", "/latest"):
+        answer = client.post(path, content=b'{"limit": 1}', headers={"content-type": content_type})
+        assert answer.status_code == 415 and "application/json" in answer.json()["error"]
+    assert recorder.bodies == []
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/score", {"offers": [{}], "debug": True}, "debug"),
+    ("/score", {"offres": [{}]}, "offers"),
+    ("/score", {"offers": []}, "offers"),
+    ("/score", {"offers": "184NQNL"}, "offers"),
+    ("/explain", {"offer": [1]}, "offer"),
+    ("/latest", {"limit": False}, "limit"),
+    ("/latest", {"limit": "10"}, "limit"),
+    ("/latest", {"limit": 10**6}, "limit"),
+    ("/feedback", {"offer_id": "jean.dupont@example.fr", "action": "agreed"}, "offer_id"),
+    ("/feedback", {"offer_id": "184NQNL", "outcome": "filled", "outcome_date": 0}, "outcome_date"),
+])
+def test_a_bad_top_level_is_refused_in_french_naming_the_field(guarded, path, body, field):
+    recorder, client = guarded
+    answer = client.post(path, json=body)
+    assert answer.status_code == 400
+    assert field in [f["field"] for f in answer.json()["fields"]]
+    assert answer.json()["error"].startswith("requête refusée")
+    assert "dupont" not in answer.text
+    assert recorder.bodies == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"", b'{"limit": NaN}', b"[" * 4000 + b"]" * 4000,
+                                  b"\xff\xfe", b"[1, 2]", b'{"limit": "\\ud800"}'])
+def test_what_is_not_a_json_object_is_a_400(guarded, body):
+    recorder, client = guarded
+    answer = client.post("/latest", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"]
+    assert recorder.bodies == []
+
+
+def test_other_methods_get_405_with_allow(guarded):
+    _, client = guarded
+    answer = client.get("/score")
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+
+
+def test_unknown_keys_are_not_echoed_into_the_log(guarded, caplog):
+    _, client = guarded
+    with caplog.at_level("INFO", logger="bentoml.hardtofill"):
+        client.post("/latest", json={"limit": 1, "jean.dupont@example.fr\nforged": 1})
+    assert "dupont" not in caplog.text and "forged" not in caplog.text
+    assert "400 on /latest" in caplog.text
+
+
+def test_the_openapi_document_is_typed_and_secured():
+    from serving.openapi import complete
+
+    document = complete({"openapi": "3.0.2", "paths": {"/healthz": {"get": {}}}, "components": {"schemas": {}}},
+                        max_batch=1000)
+    schemas = document["components"]["schemas"]
+    assert document["openapi"] == "3.1.0" and "/healthz" in document["paths"]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    offers = schemas["ScoreRequest"]["properties"]["offers"]
+    assert offers["items"] == {"$ref": "#/components/schemas/Offer"} and offers["maxItems"] == 1000
+    assert schemas["Offer"]["properties"]["id"]["pattern"] and schemas["ScoreRequest"]["additionalProperties"] is False
+    assert schemas["ErrorResponse"]["properties"]["fields"]["anyOf"][0]["type"] == "array"
+    feedback_id = schemas["FeedbackAnswer"]["properties"]["feedback_id"]
+    assert {"type": "null"} in feedback_id["anyOf"]
+    for path in ("/score", "/explain", "/feedback", "/latest"):
+        operation = document["paths"][path]["post"]
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert {"200", "400", "401", "413", "415", "429", "503"} <= set(operation["responses"])
+    assert json.dumps(document)  # serialisable as served
