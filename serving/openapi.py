@@ -79,10 +79,16 @@ def complete(document: dict, max_batch: int | None = None) -> dict:
             },
         }
         if path == "/feedback":
+            from serving.idempotency import MAX_LENGTH
+
             operation["parameters"] = [{
                 "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "A key chosen by the client for this feedback: sent again (a retry), "
-                               "the same key stores one row.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 128}}]
+                "description": "A UUID chosen by the client for this feedback (optionally quoted): sent "
+                               "again (a retry), the same key stores one row and gets the same answer.",
+                "schema": {"type": "string", "maxLength": MAX_LENGTH,
+                           "pattern": '^"?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-'
+                                      '[0-9A-Fa-f]{12}"?$'}}]
+            operation["responses"]["422"] = _error_response(
+                "The Idempotency-Key was already used for another feedback: make a new key per feedback.")
         paths[path] = {"post": operation}
     return document

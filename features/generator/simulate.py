@@ -25,7 +25,8 @@ from features.generator.reference import ReferenceParams, default_reference_dir,
 
 DRIFT_SCENARIOS = ("tension_shock", "salary_shift", "new_occupations", "rome4")
 SHOCKED_DOMAIN = "F"  # construction: 50 to 72 days to fill between 2016 and 2018 (FIGURES §1)
-TENSION_SHOCK_LOGIT = 1.2
+TENSION_SHOCK_LOGIT = 1.5
+TENSION_SHOCK_FLOW = 0.5  # a tighter market also brings half as many new applicants
 TENSION_SHOCK_VOLUME = 1.6
 SALARY_SHIFT = 1.12
 LANGUAGES_SHARE = 0.035  # langues on 18 of the 519 real offers
@@ -388,7 +389,11 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
         z += np.where(domain == SHOCKED_DOMAIN, TENSION_SHOCK_LOGIT, 0.0)
     outcomes = figures.outcomes
     pool_30 = np.exp(-z)  # cumulative hazard of a hire from the initial pool at day 30
-    p_hard = np.exp(-pool_30 - 30.0 / outcomes.flow_days)
+    flow_days = np.full(n, outcomes.flow_days)
+    if config.drifting("tension_shock", index):
+        flow_days = np.where(domain == SHOCKED_DOMAIN, outcomes.flow_days / TENSION_SHOCK_FLOW, flow_days)
+    # Clipped so that the 6 decimals written stay strictly between 0 and 1.
+    p_hard = np.clip(np.exp(-pool_30 - 30.0 / flow_days), 1e-6, 1 - 1e-6)
 
     # Lifecycle as competing risks. Cancelled early (need vanished, independent of difficulty, so
     # the oracle is P(hard | labelled)); otherwise the fill time (from the initial pool with a
@@ -396,7 +401,7 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     # rising hazard, more in small firms and tight markets).
     cancelled = rng.random(n) < outcomes.cancelled_share
     fill_days = np.minimum(30.0 * (rng.exponential(1.0, n) / pool_30) ** (1.0 / outcomes.pool_shape),
-                           rng.exponential(outcomes.flow_days, n))
+                           rng.exponential(flow_days))
     abandon_rate = np.exp(outcomes.abandon_log_rate + outcomes.abandon_tension * tension
                           + np.array([outcomes.abandon_size[s] for s in tables.sizes])[size_idx])
     abandon_days = 30.0 + 90.0 * (rng.exponential(1.0, n) / abandon_rate) ** (1.0 / outcomes.abandon_shape)

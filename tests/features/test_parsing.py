@@ -2,7 +2,6 @@ import json
 import math
 import random
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -508,7 +507,10 @@ def test_parse_series_on_sample_salaries(offers):
     assert parsed.notna().sum() == values.notna().sum()
 
 
-def test_parse_series_is_fast_on_a_million_rows():
+def test_parse_series_parses_each_distinct_value_once_on_a_million_rows():
+    # What keeps a national history cheap is that a million offers carry a few thousand distinct
+    # salary texts: the parser must run once per distinct text, not once per offer (the speed
+    # itself is measured by `make bench`, not asserted here).
     rng = random.Random(0)
     distinct_libelles = [
         f"Mensuel de {rng.uniform(1500, 4000):.2f} Euros à {rng.uniform(4000, 6000):.2f} Euros"
@@ -516,9 +518,13 @@ def test_parse_series_is_fast_on_a_million_rows():
         for _ in range(10_000)
     ] + [f"Horaire de {rng.uniform(11, 30):.2f} Euros" for _ in range(10_000)]
     values = pd.Series(rng.choices([*distinct_libelles, None, "Cachet de 150 Euros"], k=1_000_000))
-    started = time.perf_counter()
-    parsed, unparsed = parse_series(values, parse_salary)
-    elapsed = time.perf_counter() - started
+    calls = []
+
+    def counting_parser(value):
+        calls.append(value)
+        return parse_salary(value)
+
+    parsed, unparsed = parse_series(values, counting_parser)
+    assert len(calls) == values.nunique() and len(set(calls)) == len(calls)
     assert unparsed == (values == "Cachet de 150 Euros").sum()
     assert parsed.notna().sum() == values.notna().sum() - unparsed
-    assert elapsed < 5, f"{elapsed:.1f} s"  # about 0.3 s on a laptop

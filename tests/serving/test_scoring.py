@@ -178,12 +178,15 @@ def test_excluded_changes_are_never_advised(trained_store_env, sample_offers_raw
 
 def test_an_unknown_excluded_change_is_refused_naming_it(tmp_path, monkeypatch):
     import pytest
+    import yaml
 
     from hardtofill.settings import get_settings
     from serving.scoring import ServingParams
 
+    raw = yaml.safe_load(open("params.yaml", encoding="utf-8"))  # a whole file: every key is required
+    raw["serving"]["advice_excluded"] = ["lower_the_bar"]
     params = tmp_path / "params.yaml"
-    params.write_text("serving:\n  advice_excluded: [lower_the_bar]\n", encoding="utf-8")
+    params.write_text(yaml.safe_dump(raw), encoding="utf-8")
     monkeypatch.setenv("HARDTOFILL_PARAMS_PATH", str(params))
     get_settings.cache_clear()
     try:
