@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def parquet_history(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cluster")
     lines = folder / "offers.jsonl.gz"
-    write_history(GeneratorConfig(offers=30_000, months=10, seed=21), lines, progress=False)
+    write_history(GeneratorConfig(offers=100_000, months=10, seed=21), lines, progress=False)
     ingest(lines, folder / "offers.parquet", progress=False)
     return folder / "offers.parquet"
 
