@@ -14,7 +14,8 @@ export BENTOML_HOME := $(CURDIR)/bentoml_home
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_PYTHON_REFRESH := quiet
 
-HISTORY ?= $(or $(HARDTOFILL_HISTORY_PATH),data/offers_history.jsonl.gz)
+HISTORY ?= $(or $(HARDTOFILL_HISTORY_PATH),data/offers_history.parquet)
+HISTORY_LINES := $(basename $(HISTORY)).jsonl.gz
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data train serve monitor monitor-ui mlflow-ui bench test lint notebooks
@@ -30,8 +31,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## Create the virtual environment and install the project
 
-data: $(STAMP) ## Generate the default offer history (300,000 offers over 24 months) if missing
+data: $(STAMP) ## Generate the default offer history (300,000 offers, 24 months) and ingest it into Parquet
+ifeq ($(suffix $(HISTORY)),.parquet)
+	@test -e $(HISTORY) || { test -f $(HISTORY_LINES) || $(BIN)/hardtofill generate --out $(HISTORY_LINES); \
+		$(BIN)/hardtofill ingest $(HISTORY_LINES) --out $(HISTORY); }
+else
 	@test -f $(HISTORY) || $(BIN)/hardtofill generate --out $(HISTORY)
+endif
 
 train: data ## Train, evaluate, audit and promote a model (MLflow in mlruns/)
 	$(BIN)/hardtofill train

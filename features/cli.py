@@ -1,4 +1,4 @@
-"""Commands of the features package: `hardtofill generate`."""
+"""Commands of the features package: `hardtofill generate | ingest`."""
 
 from datetime import date
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # whole lines: messages are grepped in logs
 
 
 def generate(
@@ -50,5 +50,37 @@ def generate(
                   + (f" (drift {drift} from month {drift_from})" if drift else ""))
 
 
+def ingest(
+    source: Path = typer.Argument(..., help="API v2 JSON lines (.gz ok): generated records or bare offers."),
+    out: Path = typer.Option(None, "--out", help="Parquet folder, one sub-folder per month "
+                             "[default: the source's name with .parquet]"),
+    replace: bool = typer.Option(False, "--replace", help="Rebuild the folder if it exists."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+) -> None:
+    """Validate API v2 JSON lines into a Parquet history partitioned by month, personal data dropped.
+
+    Bad lines are reported with their number (all of them in _rejected.jsonl in the folder) and
+    skipped; the others are kept. Exit 0 when every line was kept, 1 when some were rejected,
+    2 when nothing could be ingested (then no folder is written)."""
+    from features.columnar import REJECTED, IngestError
+    from features.columnar import ingest as ingest_lines
+
+    out = out or source.with_name(source.name.removesuffix(".gz").removesuffix(".jsonl") + ".parquet")
+    try:
+        report = ingest_lines(source, out, replace=replace, progress=not quiet)
+    except IngestError as error:
+        console.print(f"[red]ingest: {error}[/red]")
+        raise typer.Exit(2) from None
+    for rejection in report.first_rejections:
+        console.print(f"line {rejection['line']}: {rejection['error']}", style="yellow", markup=False)
+    if report.rejected > len(report.first_rejections):
+        console.print(f"... {report.rejected - len(report.first_rejections):,} more in {out / REJECTED}")
+    console.print(f"Ingested {report.kept:,} of {report.lines:,} lines into {out} "
+                  f"({len(report.months)} months, {report.rejected:,} rejected)")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(generate)
+    app.command()(ingest)

@@ -128,9 +128,16 @@ def _open_lines(path: Path) -> Iterator[bytes]:
         yield from stream
 
 
-def read_history(path: Path, progress: bool = True, limit: int | None = None) -> History:
-    """Read a history written by `hardtofill generate` (or a real export in the same shape)."""
+def read_history(path: Path, progress: bool = True, limit: int | None = None,
+                 columns: list[str] | tuple[str, ...] | None = None) -> History:
+    """Read a history written by `hardtofill generate` (or a real export in the same shape), as
+    JSON lines or as the Parquet folder of `hardtofill ingest` (then only the offer `columns`
+    asked for, all by default, are read; offer_id and created_at always)."""
+    from features.columnar import is_columnar, read_history_columnar
+
     path = Path(path)
+    if is_columnar(path):
+        return read_history_columnar(path, columns=columns, limit=limit)
     if not path.is_file():
         raise FileNotFoundError(f"offer history {path} not found (run `hardtofill generate`)")
     rows, lifecycles, oracle = [], [], []

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
         "../shared/data/reference beside the repository.",
     )
     history_path: Path = Field(
-        Path("data/offers_history.jsonl.gz"), description="The offer history used by training."
+        Path("data/offers_history.parquet"),
+        description="The offer history used by training: the Parquet folder of `hardtofill ingest` "
+                    "(generated and ingested when missing) or JSON lines (.jsonl, .jsonl.gz).",
     )
     params_path: Path = Field(Path("params.yaml"), description="Training and monitoring parameters.")
     tracking_uri: str = Field(
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
         Path("mlruns/artifacts"), description="Where MLflow keeps run artifacts (local stores)."
     )
     model_name: str = Field("hardtofill", description="Registered model name.")
+    dask_scheduler: str | None = Field(
+        None, description="Dask scheduler (tcp://HOST:8786) `hardtofill train` runs on; unset: this machine."
+    )
     store_url: str = Field(
         "sqlite:///data/predictions.db",
         description="Prediction store (scores, feedback, outcomes, API key hashes).",

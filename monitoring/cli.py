@@ -53,7 +53,7 @@ def monitor(
             start = parse_month(first)
         except ValueError as error:
             _fail(str(error))
-    if backfill and history is not None and not Path(history).is_file():
+    if backfill and history is not None and not Path(history).exists():
         _fail(f"--history: {history} not found (generate one with `hardtofill generate --out {history}`)")
 
     from training.champion import ChampionUnavailable, load_champion
@@ -67,12 +67,13 @@ def monitor(
     if backfill:
         from features.ingest import read_history
         from monitoring.sources import backfill as replay
+        from training.data import TRAINING_COLUMNS
 
         path = Path(history or settings.history_path)
-        if not path.is_file():
+        if not path.exists():
             _fail(f"--history: {path} not found (run `make data` or pass --history)")
         try:
-            replayed = read_history(path, progress=progress)
+            replayed = read_history(path, progress=progress, columns=TRAINING_COLUMNS)
         except ValueError as error:
             _fail(str(error))
         if start is None:

@@ -23,7 +23,7 @@
 #
 # Settings are read as the CLI reads them (`HARDTOFILL_*` environment variables, paths relative to
 # the repository): the history is `HARDTOFILL_HISTORY_PATH` (default
-# `data/offers_history.jsonl.gz`, made by `make data`), the real sample
+# `data/offers_history.parquet`, made by `make data`), the real sample
 # `HARDTOFILL_SAMPLE_PATH` (default `../shared/data/offres_api_v2_sample.json`).
 #
 # A note on what is compared: the BMO survey's "% of hiring projects judged difficult" is the
@@ -45,6 +45,7 @@ from features.ingest import offers_frame_from_json, read_history
 from features.labels import HORIZON, label_offers, matured
 from hardtofill.notebook import start_notebook
 from hardtofill.settings import get_settings
+from training.data import TRAINING_COLUMNS
 
 ROOT, settings = start_notebook()
 figures = load_figures()
@@ -57,7 +58,7 @@ print(f"repository: {ROOT}\nhistory: {settings.history_path}")
 # out of every rate below, as they are out of training (`matured`).
 
 # %%
-history = read_history(settings.history_path, progress=False)
+history = read_history(settings.history_path, progress=False, columns=TRAINING_COLUMNS)  # Parquet: these only
 horizon = HORIZON
 lifecycle = label_offers(history.lifecycle)
 offers = parse_offer_fields(history.offers)

@@ -9,10 +9,12 @@ console = Console(stderr=True, soft_wrap=True)  # whole lines: messages are grep
 
 
 def train(
-    history: Path = typer.Option(None, "--history", help="Offer history (JSON lines, .gz ok) "
-                                 "[default: HARDTOFILL_HISTORY_PATH, generated when missing]"),
+    history: Path = typer.Option(None, "--history", help="Offer history: Parquet folder (`hardtofill ingest`) "
+                                 "or JSON lines [default: HARDTOFILL_HISTORY_PATH, generated when missing]"),
     until: str = typer.Option(None, "--until", help="Replay the history as known on this date (YYYY-MM-DD)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Train on the Dask cluster of this scheduler "
+                                  "(tcp://HOST:8786) [default: HARDTOFILL_DASK_SCHEDULER, else this machine]."),
 ) -> None:
     """Train, evaluate and audit a model; register it as `candidate`, and `champion` if every gate passes."""
     from hardtofill.params import ParamsError, get_params
@@ -29,7 +31,7 @@ def train(
             raise typer.Exit(2) from None
     _close_dead_runs()
     try:
-        outcome = run_training(history, until, get_params(), progress=not quiet)
+        outcome = run_training(history, until, get_params(), progress=not quiet, scheduler=scheduler)
     except (TrainingError, ParamsError, FileNotFoundError) as error:
         console.print(f"[red]train: {error}[/red]")
         raise typer.Exit(2) from None

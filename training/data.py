@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.context import MarketContext
-from features.ingest import History, read_history, utc
+from features.ingest import OFFER_COLUMNS, History, read_history, utc
 from hardtofill.params import ContextSection
 
 
@@ -28,19 +28,37 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _dataset_sha256(path: Path) -> str:
+    from features.columnar import dataset_sha256, is_columnar
+
+    return dataset_sha256(path) if is_columnar(path) else file_sha256(path)
+
+
 def ensure_default_history(path: Path, default_path: Path, progress: bool = True) -> None:
-    """The default history is generated when missing (300,000 offers, 24 months, seed 42);
-    any other missing path is an error the caller reports."""
-    if Path(path).is_file() or Path(path).resolve() != Path(default_path).resolve():
+    """The default history is generated when missing (300,000 offers, 24 months, seed 42), and
+    ingested into Parquet when the default is a Parquet folder; any other missing path is an
+    error the caller reports."""
+    if Path(path).exists() or Path(path).resolve() != Path(default_path).resolve():
         return
+    from features.columnar import is_columnar
     from features.generator.simulate import GeneratorConfig
     from features.generator.write import write_history
 
-    write_history(GeneratorConfig(offers=300_000, months=24, seed=42), Path(path), progress=progress)
+    lines = Path(path).with_suffix(".jsonl.gz") if is_columnar(Path(path)) else Path(path)
+    if not lines.is_file():
+        write_history(GeneratorConfig(offers=300_000, months=24, seed=42), lines, progress=progress)
+    if lines != Path(path):
+        from features.columnar import ingest
+
+        ingest(lines, Path(path), progress=progress)
+
+
+# The offer columns the features read (features.build): contract_nature is not one of them.
+TRAINING_COLUMNS = tuple(c for c in OFFER_COLUMNS if c != "contract_nature")
 
 
 def load_history(path: Path, until: str | None = None, progress: bool = True) -> History:
-    history = read_history(Path(path), progress=progress)
+    history = read_history(Path(path), progress=progress, columns=TRAINING_COLUMNS)
     if until is not None:
         history = history.as_of(utc(until))
     return history
@@ -64,11 +82,24 @@ def prepare(history: History, context_params: ContextSection, identity: dict) ->
                         identity=identity)
 
 
+def training_data(path: Path, until: str | None, context_params: ContextSection,
+                  note=lambda _: None) -> TrainingData:
+    """The training data of a history: month by month from a Parquet folder (bounded memory,
+    training.partitioned), all at once from JSON lines or a single Parquet file."""
+    if Path(path).is_dir():
+        from training.partitioned import prepare_partitioned
+
+        return prepare_partitioned(Path(path), until, context_params, note)
+    history = load_history(path, until, progress=False)
+    note(f"Building features of {len(history):,} offers")
+    return prepare(history, context_params, dataset_identity(path, history, until))
+
+
 def dataset_identity(path: Path, history: History, until: str | None) -> dict:
     created = history.offers["created_at"]
     return {
         "dataset_path": str(path),
-        "dataset_sha256": file_sha256(Path(path)),
+        "dataset_sha256": _dataset_sha256(Path(path)),
         "dataset_offers": len(history),
         "dataset_first_created": created.min().isoformat() if len(history) else None,
         "dataset_last_created": created.max().isoformat() if len(history) else None,

@@ -136,22 +136,24 @@ class Trained:
 
 
 def train(history_path: Path | None = None, until: str | None = None, params: Params | None = None,
-          progress: bool = True) -> TrainingOutcome:
-    """Train, evaluate, log and gate one model version (see the module docstring)."""
+          progress: bool = True, scheduler: str | None = None) -> TrainingOutcome:
+    """Train, evaluate, log and gate one model version (see the module docstring); with a Dask
+    `scheduler` (or HARDTOFILL_DASK_SCHEDULER), the data and fit stages run on that cluster."""
     from hardtofill.params import get_params
     from training.energy import measure_energy
 
     params = params if params is not None else get_params()
     with tempfile.TemporaryDirectory(prefix="hardtofill-train-") as scratch, Steps(progress, total=10) as steps:
         with measure_energy() as energy:
-            trained = run_stages(history_path, until, params, Path(scratch), steps, progress)
+            trained = run_stages(history_path, until, params, Path(scratch), steps, progress, scheduler)
         outcome = log_and_promote(trained, energy, params, Path(scratch), steps)
         steps.step("done")
         outcome.timings = steps.timings
         return outcome
 
 
-def run_stages(history_path, until, params: Params, scratch: Path, steps: Steps, progress: bool) -> Trained:
+def run_stages(history_path, until, params: Params, scratch: Path, steps: Steps, progress: bool,
+               scheduler: str | None = None) -> Trained:
     """Everything that costs energy: the stages, and the run's files written into `scratch`."""
     from hardtofill.settings import get_settings
     from training import stages
@@ -160,12 +162,21 @@ def run_stages(history_path, until, params: Params, scratch: Path, steps: Steps,
     settings = get_settings()
     path = Path(history_path or settings.history_path)
     steps.note(f"Reading {path}")
-    data = stages.load_data(path, until, params, settings.history_path, progress=progress,
-                            on_read=lambda n: steps.step(f"Building features of {n:,} offers"))
-    train_months = data.split.train
-    steps.step(f"Fitting LightGBM on {len(data.rows['train']):,} offers ({train_months[0]} to {train_months[-1]}), "
-               "calibrating on the validation months")
-    fitted = stages.fit(data, params, steps.lightgbm_callback())
+    scheduler = scheduler or settings.dask_scheduler
+    if scheduler:  # the same stages, data and fit on a Dask cluster (training.distributed)
+        steps.step(f"Building features of the offers of {path.name} on the cluster {scheduler}")
+        data, booster = stages.load_data_on_cluster(path, until, params, settings.history_path, scheduler,
+                                                    progress=progress, note=steps.note)
+        steps.step(f"Fitted LightGBM on the cluster on {data.counts()['train']:,} offers, "
+                   "calibrating on the validation months")
+        fitted = stages.calibrate(data, booster, params)
+    else:
+        data = stages.load_data(path, until, params, settings.history_path, progress=progress,
+                                on_read=lambda n: steps.step(f"Building features of {n:,} offers"), note=steps.note)
+        train_months = data.split.train
+        steps.step(f"Fitting LightGBM on {data.counts()['train']:,} offers ({train_months[0]} to "
+                   f"{train_months[-1]}), calibrating on the validation months")
+        fitted = stages.fit(data, params, steps.lightgbm_callback())
     steps.step("Evaluating on the test months against the baselines and the oracle")
     evaluation = stages.evaluate(data, fitted, params)
     steps.step("Fairness audit and gates: quality, fairness, non-regression against the champion")
@@ -249,7 +260,7 @@ def log_and_promote(trained: Trained, energy, params: Params, scratch: Path, ste
             "fairness_summary": audited.summary,
             "fairness_thresholds": {k: getattr(fairness_params, k) for k in
                                     ("max_equalized_odds_difference", "max_calibration_gap", "min_group_size")},
-            "train_rows": len(data.rows["train"]), "dataset": identity,
+            "train_rows": data.counts()["train"], "dataset": identity,
             "energy": {**energy.as_metrics(), "method": energy.method},
             "gates": [g.as_dict() for g in gates],
         })

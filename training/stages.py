@@ -8,6 +8,10 @@ validation months; `evaluate` scores the model, the baselines and the oracle on 
 `audit` measures fairness by group and applies every gate; `explain` computes the SHAP values
 and the global importance. `write_artifacts` puts the tables, plots and the registry contract's
 files (training.contract) in a folder for the run.
+
+On a Dask cluster (`hardtofill train --scheduler`), `load_data_on_cluster` stands for `data` and
+the LightGBM part of `fit` (training.distributed), then `calibrate` ends the fit stage; the
+stages after it are the same.
 """
 
 import json
@@ -46,33 +50,53 @@ class Data:
     categories: dict[str, list[str]]
     identity: dict
     context: MarketContext  # snapshot at the extraction date: what serving uses
+    # Training offers when rows["train"] is only a sample of them (Dask: the baselines' sample).
+    train_count: int | None = None
 
     def counts(self) -> dict[str, int]:
-        return {part: len(self.rows[part]) for part in PARTS}
+        counts = {part: len(self.rows[part]) for part in PARTS}
+        if self.train_count is not None:
+            counts["train"] = self.train_count
+        return counts
 
 
-def load_data(history_path: Path, until: str | None, params: Params, default_path: Path,
-              progress: bool = False, on_read=None) -> Data:
-    """Read the history (generated first when it is the missing default one), as known at
-    `until`, label it, build the features and split it by time."""
+def _existing_history(path: Path, default_path: Path, progress: bool) -> Path:
+    """The history at `path`, generated (and ingested) first when it is the missing default one."""
     from features.generator.reference import ReferenceDataMissing
-    from training.data import dataset_identity, ensure_default_history, load_history, prepare
-    from training.split import SplitError, time_split
+    from training.data import ensure_default_history
 
-    path = Path(history_path)
     try:
         ensure_default_history(path, default_path, progress=progress)
     except ReferenceDataMissing as error:  # a fresh machine without ../shared beside the repository
         raise TrainingError(str(error)) from None
-    if not path.is_file():
+    if not path.exists():
         raise TrainingError(f"offer history {path} not found (run `hardtofill generate --out {path}`)")
+    return path
+
+
+def load_data(history_path: Path, until: str | None, params: Params, default_path: Path,
+              progress: bool = False, on_read=None, note=None) -> Data:
+    """Read the history (generated first when it is the missing default one), as known at
+    `until`, label it, build the features and split it by time. A Parquet folder (`hardtofill
+    ingest`) is read one month at a time, in bounded memory (training.partitioned); JSON lines
+    or a single Parquet file all at once. `on_read(offers)` once the offers are counted,
+    `note(text)` for progress within the month-by-month reading."""
+    from training.data import dataset_identity, load_history, prepare, training_data
+    from training.split import SplitError, time_split
+
+    path = _existing_history(Path(history_path), Path(default_path), progress)
     try:
-        history = load_history(path, until, progress=False)
+        if path.is_dir():
+            if on_read is not None:
+                on_read(_offers_in_folder(path))
+            prepared = training_data(path, until, params.context, note or (lambda _: None))
+        else:
+            history = load_history(path, until, progress=False)
+            if on_read is not None:
+                on_read(len(history))
+            prepared = prepare(history, params.context, dataset_identity(path, history, until))
     except ValueError as error:
         raise TrainingError(str(error).splitlines()[0]) from None
-    if on_read is not None:
-        on_read(len(history))
-    prepared = prepare(history, params.context, dataset_identity(path, history, until))
     frame = prepared.frame
     try:
         split = time_split(frame, params.training)
@@ -86,6 +110,36 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
                 identity=prepared.identity, context=prepared.context.snapshot(prepared.extracted_at))
 
 
+def _offers_in_folder(path: Path) -> int:
+    """Offers of a Parquet history, from the files' metadata (before any `until`): progress only."""
+    from features.columnar import history_dataset
+
+    return history_dataset(path).count_rows()
+
+
+def load_data_on_cluster(history_path: Path, until: str | None, params: Params, default_path: Path,
+                         scheduler: str, progress: bool = False, note=None) -> tuple[Data, object]:
+    """The data stage and LightGBM's fit on the Dask cluster at `scheduler` (training.distributed):
+    the features per month partition on the workers, the model fitted where the rows are. The
+    Data holds the validation and test months and a sample of the training months (baselines);
+    `train_count` the training offers. The booster keeps only the trees early stopping chose."""
+    from training.distributed import ClusterError, fit_on_cluster
+    from training.split import SplitError
+
+    path = _existing_history(Path(history_path), Path(default_path), progress)
+    try:
+        cluster = fit_on_cluster(path, until, params, scheduler, note or (lambda _: None))
+    except (ClusterError, SplitError, ValueError) as error:
+        raise TrainingError(str(error).splitlines()[0]) from None
+    rows = {"train": cluster.train_rows, "validation": cluster.valid_rows, "test": cluster.test_rows}
+    prepared, categories = cluster.data, cluster.categories
+    data = Data(split=cluster.split, rows=rows, x={p: to_model_frame(rows[p], categories) for p in PARTS},
+                y={p: rows[p]["label"].to_numpy(int) for p in PARTS}, categories=categories,
+                identity=prepared.identity, context=prepared.context.snapshot(prepared.extracted_at),
+                train_count=cluster.train_count)
+    return data, cluster.booster
+
+
 # ---- fit -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fitted:
@@ -97,13 +151,21 @@ class Fitted:
 
 
 def fit(data: Data, params: Params, progress=None) -> Fitted:
-    from training.calibration import choose_calibrator
-    from training.model import fit_lightgbm, raw_scores
+    """LightGBM on the training months (early stopping on the validation months), then `calibrate`."""
+    from training.model import fit_lightgbm
 
     booster = fit_lightgbm(data.x["train"], data.y["train"], data.x["validation"], data.y["validation"],
                            params.training, progress)
     # Keep only the trees early stopping chose, so that the logged model is what was evaluated.
-    booster = _trimmed(booster)
+    return calibrate(data, _trimmed(booster), params)
+
+
+def calibrate(data: Data, booster, params: Params) -> Fitted:
+    """Calibration and risk bands on the validation months, for a booster fitted here or on a
+    Dask cluster."""
+    from training.calibration import choose_calibrator
+    from training.model import raw_scores
+
     raw = {part: raw_scores(booster, data.x[part]) for part in ("validation", "test")}
     calibrator, scores = choose_calibrator(raw["validation"], data.y["validation"], params.calibration.methods,
                                            seed=params.training.seed)

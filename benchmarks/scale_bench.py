@@ -1,0 +1,115 @@
+"""National scale on one machine: `hardtofill ingest` and `hardtofill train` from the Parquet
+history, time and peak memory for 100k and 1M offers (5M with --full), each stage in a fresh
+process, and a plot of both against the number of offers (benchmarks/results/scale.png).
+
+Issue 13 asks 1M offers trained with at most 2 GB peak memory, time and memory near-linear.
+`python -m benchmarks.scale_bench [--quick] [--full]` (quick: 100k only; full: adds 5M, about
+20 minutes on 2 cores and 5 GB of scratch disk).
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from benchmarks.common import RESULTS_DIR, SCRATCH_DIR, measure, save_result
+
+SIZES = (100_000, 1_000_000)
+FULL_SIZES = (*SIZES, 5_000_000)
+
+
+def _lines(offers: int) -> Path:
+    path = SCRATCH_DIR / f"bench_history_{offers}.jsonl.gz"  # shared with training_bench (same config)
+    if not path.is_file():
+        from features.generator.simulate import GeneratorConfig
+        from features.generator.write import write_history
+
+        write_history(GeneratorConfig(offers=offers, months=24, seed=42), path, progress=False)
+    return path
+
+
+def _ingest(source: str, out: str) -> dict:
+    from features.columnar import ingest
+
+    report = ingest(Path(source), Path(out), replace=True, progress=False)
+    return {"kept": report.kept, "rejected": report.rejected}
+
+
+def _train(path: str, store: str) -> dict:
+    os.environ["HARDTOFILL_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
+    os.environ["HARDTOFILL_ARTIFACT_ROOT"] = f"{store}/artifacts"
+    from hardtofill.telemetry import switch_off_telemetry
+
+    switch_off_telemetry()
+    from training.pipeline import train
+
+    outcome = train(path, progress=False)
+    return {"test_roc_auc": round(outcome.metrics["test_roc_auc"], 4), "trees": int(outcome.metrics["trees"]),
+            "promoted": outcome.promoted, "steps_seconds": outcome.timings}
+
+
+def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least squares a + b * n through (n, value) points."""
+    import numpy as np
+
+    n, value = np.array(points, dtype=float).T
+    b, a = np.polyfit(n, value, 1) if len(n) > 1 else (value[0] / n[0], 0.0)
+    return float(a), float(b)
+
+
+def plot(runs: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted(int(n) for n in runs)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for stage, marker in (("ingest", "s"), ("train", "o")):
+        left.plot(sizes, [runs[str(n)][stage]["seconds"] for n in sizes], marker=marker, label=stage)
+        right.plot(sizes, [runs[str(n)][stage]["peak_rss_mb"] for n in sizes], marker=marker, label=stage)
+    right.axhline(2048, color="red", linestyle="--", linewidth=1, label="2 GB target (1M offers)")
+    for axis, title in ((left, "time (s)"), (right, "peak resident memory (MB)")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("offers in the history")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle("hardtofill on one machine (2 cores): Parquet ingest and training")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(quick: bool = False, full: bool = False) -> dict:
+    SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+    sizes = SIZES[:1] if quick else FULL_SIZES if full else SIZES
+    runs = {}
+    for offers in sizes:
+        lines = _lines(offers)
+        parquet = SCRATCH_DIR / f"bench_history_{offers}.parquet"
+        store = SCRATCH_DIR / f"scale_store_{offers}"
+        shutil.rmtree(store, ignore_errors=True)
+        runs[str(offers)] = {"ingest": measure(_ingest, str(lines), str(parquet)),
+                             "train": measure(_train, str(parquet), str(store))}
+        shutil.rmtree(store, ignore_errors=True)
+        run = runs[str(offers)]
+        print(f"{offers:>9,} offers: ingest {run['ingest']['seconds']:.0f} s, "
+              f"peak {run['ingest']['peak_rss_mb']:.0f} MB; train {run['train']['seconds']:.0f} s, "
+              f"peak {run['train']['peak_rss_mb']:.0f} MB", file=sys.stderr)
+    result = {"runs": runs, "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
+    if len(runs) > 1:  # a straight line through the measures, for the sizes not run
+        result["linear_extrapolation"] = {
+            f"{stage}_{measure_name}": {str(n): round(a + b * n, 1) for n in (5_000_000, 10_000_000)}
+            for stage in ("ingest", "train") for measure_name in ("seconds", "peak_rss_mb")
+            for a, b in [linear_fit([(int(k), v[stage][measure_name]) for k, v in runs.items()])]}
+    name = "scale_quick" if quick else "scale"
+    save_result(name, result)
+    plot(runs, RESULTS_DIR / f"{name}.png")
+    return result
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv, full="--full" in sys.argv)

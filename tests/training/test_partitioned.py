@@ -1,0 +1,46 @@
+"""Training data built month by month from Parquet equal those built from the whole history."""
+
+import pandas as pd
+import pytest
+
+from features.columnar import ingest
+from features.generator.simulate import GeneratorConfig
+from features.generator.write import write_history
+from hardtofill.params import load_params
+from training.data import load_history, prepare, training_data
+
+
+@pytest.fixture(scope="module")
+def histories(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("partitioned")
+    lines = folder / "offers.jsonl.gz"
+    write_history(GeneratorConfig(offers=8_000, months=9, seed=11), lines, progress=False)
+    ingest(lines, folder / "offers.parquet", progress=False)
+    return lines, folder / "offers.parquet"
+
+
+def _assert_same_snapshot(whole, by_month):
+    left, right = whole.context.snapshot(whole.extracted_at), by_month.context.snapshot(by_month.extracted_at)
+    for level in left.events:
+        pd.testing.assert_frame_equal(left.events[level], right.events[level], check_dtype=False)
+    for level in left.salaries:
+        pd.testing.assert_frame_equal(left.salaries[level].reset_index(drop=True),
+                                      right.salaries[level].reset_index(drop=True), check_dtype=False)
+
+
+@pytest.mark.parametrize("until", [None, "2023-07-12"])
+def test_month_by_month_features_and_context_equal_the_whole_history_s(histories, until):
+    lines, parquet = histories
+    params = load_params()
+    whole = prepare(load_history(lines, until, progress=False), params.context, {})
+    by_month = training_data(parquet, until, params.context)
+    assert by_month.frame["label"].notna().sum() > 1000  # enough labelled offers for the check to mean something
+    pd.testing.assert_frame_equal(whole.frame, by_month.frame, check_dtype=False)
+    assert whole.extracted_at == by_month.extracted_at
+    _assert_same_snapshot(whole, by_month)
+    assert by_month.identity["dataset_offers"] == len(whole.frame)
+
+
+def test_until_after_the_extraction_is_refused(histories):
+    with pytest.raises(ValueError, match="after the extraction date"):
+        training_data(histories[1], "2031-01-01", load_params().context)
