@@ -77,13 +77,14 @@ def test_champion_and_candidate_aliases_point_at_the_new_version(client, trained
     assert audit[-1]["to"] == trained_store.champion_version and audit[-1]["alias"] == "champion"
 
 
-def test_champion_loads_by_alias_and_scores_like_training(trained_store_env):
+def test_champion_loads_by_alias_and_scores_like_training(trained_store_env, tmp_path):
     from training.champion import load_champion
 
-    mlflow.set_tracking_uri("sqlite:///elsewhere-never-created.db")
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere-never-created.db'}"
+    mlflow.set_tracking_uri(elsewhere)
     champion = load_champion()
     # the store is named on each call: MLflow's global tracking URI is the caller's own
-    assert mlflow.get_tracking_uri() == "sqlite:///elsewhere-never-created.db"
+    assert mlflow.get_tracking_uri() == elsewhere
     assert champion.version == trained_store_env.champion_version
     reference = champion.reference()
     probabilities = champion.probabilities(reference[list(FEATURE_NAMES)])
