@@ -4,7 +4,9 @@ generator draws the same offers and outcomes whatever the drift)."""
 
 import pytest
 
-OFFERS, MONTHS, SEED = 36_000, 12, 3
+# 50,000 offers: about 240 construction offers a month once the shock starts, enough for monitoring to
+# judge the sector (monitoring.min_group_size: 200) within the month, as production would.
+OFFERS, MONTHS, SEED = 50_000, 12, 3
 DRIFT_FROM = 8  # month index K: 2023-09
 DRIFT_MONTH = "2023-09"
 
