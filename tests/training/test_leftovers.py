@@ -65,14 +65,12 @@ def kill_when_the_run_is_open(process: subprocess.Popen, root: Path) -> str:
 
 @pytest.fixture(scope="module")
 def leftovers(tmp_path_factory, small_history_path):
-    from hardtofill.params import load_params
+    from tests.stores import relaxed_params
 
     base = tmp_path_factory.mktemp("leftovers")
-    params = load_params()
-    params["training"].update(num_boost_round=40, shap_rows=300, reference_rows=500)
-    params["gates"] = {"quality": {}, "non_regression": {"max_auc_drop": 1.0}, "fairness": False}
+    params = relaxed_params(training={"num_boost_round": 40, "shap_rows": 300, "reference_rows": 500})
     params_path = base / "params.yaml"
-    params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    params_path.write_text(yaml.safe_dump(params.model_dump(mode="json")), encoding="utf-8")
 
     original, copy = base / "original", base / "copy"
     killed = subprocess.Popen([sys.executable, "-m", "hardtofill", "train", "--history", str(small_history_path),
@@ -125,10 +123,15 @@ def test_a_training_on_a_copied_store_writes_only_under_its_own_artifact_root(le
     assert champion.version == str(version.version)
 
 
-def test_strays_lists_versions_without_an_alias_then_archives_or_deletes_them(leftovers):
+def test_strays_lists_versions_without_an_alias_then_archives_or_deletes_them(leftovers, monkeypatch):
     mlflow_client = client(leftovers["copy"])
     champion = mlflow_client.get_model_version_by_alias("hardtofill", "champion")
-    # A version left without an alias (as a training killed after registering leaves one).
+    # A version left without an alias (as a training killed after registering leaves one). MLflow
+    # resolves a `models:/m-...` source through the global tracking URI, so point it at the copy.
+    import mlflow
+
+    monkeypatch.setattr(mlflow.tracking._tracking_service.utils, "_tracking_uri", None)  # restored after
+    mlflow.set_tracking_uri(f"sqlite:///{leftovers['copy'] / 'mlflow.db'}")
     stray = mlflow_client.create_model_version("hardtofill", champion.source, run_id=leftovers["killed_run"])
     env = leftovers["env"]
     versions = lambda: [str(v.version) for v in mlflow_client.search_model_versions("name = 'hardtofill'")]  # noqa: E731
