@@ -2,28 +2,12 @@
 real service: load the real offers, see them by risk with reasons, record an action, find it stored."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from serving.store import PredictionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's `chromium` package (.ci/run does it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,21 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.serving.test_dashboard import ARGS, CHROMIUM
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's `chromium` package (.ci/run does it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
