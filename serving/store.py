@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import math
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -158,6 +160,24 @@ def _insert_ignoring(table: sa.Table, dialect: str, key: str):
     return insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
+def _enable_wal(cursor, attempts: int = 60) -> None:
+    """Put the database in WAL mode (a setting kept in the file, so set once per database).
+
+    Switching needs a moment alone with the file, and SQLite answers "database is locked" at once,
+    without waiting out the busy timeout, when another connection opens the same new file in the
+    same instant (threads or processes starting together): so wait and try again."""
+    for attempt in range(attempts):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(min(0.01 * 2 ** attempt, 0.5))
+
+
 def create_store_engine(url: str) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -169,7 +189,7 @@ def create_store_engine(url: str) -> sa.Engine:
         def _pragmas(dbapi_connection, _record):
             # WAL: the service writes while monitoring reads, without "database is locked".
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
