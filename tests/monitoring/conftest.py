@@ -2,13 +2,18 @@
 only on what was known at the start of month K (the same for every scenario: before K the
 generator draws the same offers and outcomes whatever the drift)."""
 
+from pathlib import Path
+from typing import NamedTuple
+
 import pytest
+from typer.testing import CliRunner
 
 # 50,000 offers: about 240 construction offers a month once the shock starts, enough for monitoring to
 # judge the sector (monitoring.min_group_size: 200) within the month, as production would.
 OFFERS, MONTHS, SEED = 50_000, 12, 3
 DRIFT_FROM = 8  # month index K: 2023-09
 DRIFT_MONTH = "2023-09"
+BACKFILL_FROM = "2023-07"  # two months before K, after the champion's training data
 
 
 def _write(directory, name, drift=None):
@@ -40,16 +45,55 @@ def champion_before_drift(tmp_path_factory, drift_histories):
     return env
 
 
+def _monitoring_variables(champion_env: dict, directory) -> dict:
+    """The champion's store, and reports, workspace and prediction store under `directory`."""
+    return {**champion_env,
+            "HARDTOFILL_REPORTS_DIR": str(directory / "reports"),
+            "HARDTOFILL_WORKSPACE_DIR": str(directory / "workspace"),
+            "HARDTOFILL_STORE_URL": f"sqlite:///{directory / 'predictions.db'}"}
+
+
 @pytest.fixture
 def monitoring_env(champion_before_drift, tmp_path, monkeypatch):
     """The champion's store, and reports and workspace in a temporary directory, for one test."""
     from hardtofill.settings import get_settings
 
-    for name, value in champion_before_drift.items():
+    for name, value in _monitoring_variables(champion_before_drift, tmp_path).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("HARDTOFILL_REPORTS_DIR", str(tmp_path / "reports"))
-    monkeypatch.setenv("HARDTOFILL_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    monkeypatch.setenv("HARDTOFILL_STORE_URL", f"sqlite:///{tmp_path / 'predictions.db'}")
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
+
+
+class Backfill(NamedTuple):
+    result: object  # typer's Result: exit code and console output
+    directory: Path  # holds reports/ and workspace/
+
+
+@pytest.fixture(scope="session")
+def backfilled(drift_histories, champion_before_drift, tmp_path_factory):
+    """`backfilled(scenario)` runs the monitoring backfill of that scenario's history once, as a
+    user runs it, and gives every test that reads it the same run (a backfill of several months of
+    real Evidently reports is the slowest thing the suite does)."""
+    from hardtofill.cli import app
+    from hardtofill.settings import get_settings
+
+    runs: dict[str, Backfill] = {}
+
+    def run(scenario: str) -> Backfill:
+        if scenario not in runs:
+            directory = tmp_path_factory.mktemp(f"backfill_{scenario}")
+            with pytest.MonkeyPatch.context() as patch:
+                for name, value in _monitoring_variables(champion_before_drift, directory).items():
+                    patch.setenv(name, value)
+                get_settings.cache_clear()
+                try:
+                    result = CliRunner().invoke(app, ["monitor", "--backfill", "--history",
+                                                      str(drift_histories[scenario]), "--from", BACKFILL_FROM,
+                                                      "--no-progress"])
+                finally:
+                    get_settings.cache_clear()
+            runs[scenario] = Backfill(result, directory)
+        return runs[scenario]
+
+    return run

@@ -6,19 +6,11 @@ training (temporary MLflow store), real Evidently reports and workspace, product
 import json
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.monitoring.conftest import BACKFILL_FROM as FROM
 from tests.monitoring.conftest import DRIFT_MONTH
 
-FROM = "2023-07"  # two months before K, after the champion's training data
 K_AND_NEXT = ("2023-09", "2023-10")
-
-
-def run_backfill(history, *extra):
-    from hardtofill.cli import app
-
-    return CliRunner().invoke(app, ["monitor", "--backfill", "--history", str(history), "--from", FROM,
-                                    "--no-progress", *extra])
 
 
 def summary_of(directory):
@@ -30,10 +22,10 @@ def alerting_periods(summary, kind=None):
 
 
 @pytest.mark.parametrize("scenario", ["tension_shock", "salary_shift"])
-def test_alerts_fire_from_the_drift_month_and_not_before(scenario, drift_histories, monitoring_env):
-    result = run_backfill(drift_histories[scenario])
+def test_alerts_fire_from_the_drift_month_and_not_before(scenario, backfilled):
+    result, directory = backfilled(scenario)
     assert result.exit_code == 3, result.output
-    summary = summary_of(monitoring_env)
+    summary = summary_of(directory)
     periods = [p["period"] for p in summary["periods"]]
     assert periods[0] == FROM and DRIFT_MONTH in periods
     firing = alerting_periods(summary)
@@ -47,31 +39,29 @@ def test_alerts_fire_from_the_drift_month_and_not_before(scenario, drift_histori
     assert K_AND_NEXT[1] in judged and all(p in firing for p in judged if p >= K_AND_NEXT[1]), (firing, judged)
     # Each period has its self-contained HTML report and its workspace snapshot.
     for period in summary["periods"]:
-        html = (monitoring_env / "reports" / "backfill" / f"report_{period['period']}.html")
+        html = (directory / "reports" / "backfill" / f"report_{period['period']}.html")
         assert html.stat().st_size > 10_000 and period["snapshot_id"]
     # The console says what to do.
     assert "what to do" in result.output and ("retrain" in result.output or "review" in result.output)
 
 
-def test_salary_shift_is_caught_as_data_drift_on_salary_features(drift_histories, monitoring_env):
-    run_backfill(drift_histories["salary_shift"])
-    summary = summary_of(monitoring_env)
+def test_salary_shift_is_caught_as_data_drift_on_salary_features(backfilled):
+    summary = summary_of(backfilled("salary_shift").directory)
     first = next(p for p in summary["periods"] if p["period"] == DRIFT_MONTH)
     assert {"salary_yearly_low", "salary_yearly_high"} <= set(first["drift"]["drifted"])
     assert "drift_share" in {a["name"] for a in first["alerts"]}
 
 
-def test_tension_shock_is_caught_on_the_shocked_sector(drift_histories, monitoring_env):
-    run_backfill(drift_histories["tension_shock"])
-    summary = summary_of(monitoring_env)
+def test_tension_shock_is_caught_on_the_shocked_sector(backfilled):
+    summary = summary_of(backfilled("tension_shock").directory)
     caught = [a for a in summary["alerts"] if a["period"] in K_AND_NEXT]
     # Construction (domain F) got harder while the model kept its old view of it.
     assert any(a["name"] == "calibration_gap:sector" and "sector=F" in a["message"] for a in caught), caught
 
 
-def test_rome4_codes_are_reported_as_occupations_the_model_never_saw(drift_histories, monitoring_env):
-    run_backfill(drift_histories["rome4"])
-    summary = summary_of(monitoring_env)
+def test_rome4_codes_are_reported_as_occupations_the_model_never_saw(backfilled):
+    directory = backfilled("rome4").directory
+    summary = summary_of(directory)
     by_period = {p["period"]: p for p in summary["periods"]}
     assert by_period["2023-08"]["unseen_occupations"]["share"] < 0.05
     first = by_period[DRIFT_MONTH]
@@ -79,13 +69,13 @@ def test_rome4_codes_are_reported_as_occupations_the_model_never_saw(drift_histo
     unseen = [a for a in summary["alerts"] if a["name"] == "unseen_occupations"]
     assert sorted({a["period"] for a in unseen})[0] == DRIFT_MONTH
     assert all(a["period"] >= DRIFT_MONTH for a in unseen)
-    report = (monitoring_env / "reports" / "backfill" / f"report_{DRIFT_MONTH}.html").read_text("utf-8")
+    report = (directory / "reports" / "backfill" / f"report_{DRIFT_MONTH}.html").read_text("utf-8")
     assert "never saw" in report
 
 
-def test_no_drift_no_drift_alert(drift_histories, monitoring_env):
-    result = run_backfill(drift_histories["none"])
-    summary = summary_of(monitoring_env)
+def test_no_drift_no_drift_alert(backfilled):
+    result, directory = backfilled("none")
+    summary = summary_of(directory)
     assert alerting_periods(summary, "drift") == [], summary["alerts"]
     assert summary["alerts"] == [] and result.exit_code == 0, result.output
     assert "No alert" in result.output
