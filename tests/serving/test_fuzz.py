@@ -11,6 +11,10 @@ with invalid offers inside a valid body is a 200 by design (partial batches), an
 be written in JSON Schema (a model version that exists, a date within a year from now), so the
 document is truthful about every answer but does not promise that every schema-valid body is
 accepted.
+
+One worker: with two, hypothesis describes strategies with `ast.parse` in two threads at once, and
+CPython 3.11's AST constructor then raises a spurious "recursion depth mismatch" SystemError
+(python/cpython#106905), an error of the tool and not of the service.
 """
 
 import re
@@ -47,7 +51,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server_facto
         [str(REPO / ".venv/bin/schemathesis"), "run", f"{server.url}/docs.json",
          "--header", f"Authorization: Bearer {key}", "--checks", ",".join(CHECKS),
          "--phases", "coverage,fuzzing", "--max-examples", str(FUZZ_EXAMPLES), "--generation-deterministic",
-         "--workers", "2", "--request-timeout", "120", "--wait-for-schema", "60", "--continue-on-failure",
+         "--workers", "1", "--request-timeout", "120", "--wait-for-schema", "60", "--continue-on-failure",
          "--no-color", "--report", "junit", "--report-junit-path", str(report)],
         capture_output=True, text=True, timeout=FUZZ_TIMEOUT, cwd=tmp_path)
     output = run.stdout + run.stderr
