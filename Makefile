@@ -57,8 +57,12 @@ mlflow-ui: $(STAMP) ## The MLflow UI on 127.0.0.1:5000
 bench: $(STAMP) ## Benchmarks (throughput, latency, memory); results under benchmarks/results/
 	$(BIN)/python -m benchmarks
 
+# Test workers (pytest-xdist): one per core of CI's two. Each worker builds the session's shared
+# histories and champion once; tests/conftest.py keeps a module (and all of tests/monitoring) on one worker.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) ## The whole test suite (unit, data checks, integration, browser, notebooks)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 notebooks: $(STAMP) ## Execute the notebooks (executed copies in reports/notebooks/)
 	$(BIN)/python notebooks/run.py
