@@ -10,7 +10,7 @@ all offers of a request scored in one more call on a matrix of changed feature v
 """
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -21,7 +21,7 @@ from features.schema import Offer, validate_offer
 from features.snapshot import SnapshotIndex
 from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
-from serving.advice import CHANGE_CODES, LOWER_JOB_QUALITY, candidate_changes
+from serving.advice import CHANGE_CODES, candidate_changes
 from serving.records import AUDIT_FIELDS, ScoreRecord
 from training.calibration import Calibrator
 
@@ -34,27 +34,25 @@ UNKNOWN_CAVEATS = {
 
 @dataclass(frozen=True)
 class ServingParams:
-    max_batch: int = 1000  # offers per /score request; more gets 413
-    top_reasons: int = 3  # reasons shown per offer
-    advice_min_gain: float = 0.01  # a change is advised when it lowers the probability by this much
-    lightgbm_threads: int = 1  # per request: the service runs two requests at once per worker
-    advice_excluded: tuple[str, ...] = LOWER_JOB_QUALITY  # change codes never advised (ethics review)
+    """params.yaml's `serving` section (hardtofill.params.ServingSection), its one definition:
+    no default here, so that a value can only come from the file (or a test's explicit choice)."""
+
+    max_batch: int  # offers per /score request; more gets 413
+    top_reasons: int  # reasons shown per offer
+    advice_min_gain: float  # a change is advised when it lowers the probability by this much
+    lightgbm_threads: int  # per LightGBM call on a batch; single rows always use one
+    advice_excluded: tuple[str, ...]  # change codes never advised (ethics review)
 
     @classmethod
     def load(cls) -> "ServingParams":
-        from hardtofill.params import section
+        from hardtofill.params import get_params
 
-        values = section("serving")  # checked by hardtofill.params; a bad file stops the service
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"params.yaml serving: unknown keys {sorted(unknown)}")
-        if "advice_excluded" in values:
-            unknown_changes = set(values["advice_excluded"] or ()) - set(CHANGE_CODES)
-            if unknown_changes:
-                raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes "
-                                 f"{sorted(unknown_changes)}; known: {', '.join(CHANGE_CODES)}")
-            values["advice_excluded"] = tuple(values["advice_excluded"] or ())
+        values = get_params().serving.model_dump()  # checked by hardtofill.params; a bad file stops the service
+        unknown_changes = set(values["advice_excluded"]) - set(CHANGE_CODES)
+        if unknown_changes:
+            raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes "
+                             f"{sorted(unknown_changes)}; known: {', '.join(CHANGE_CODES)}")
+        values["advice_excluded"] = tuple(values["advice_excluded"])
         return cls(**values)
 
 
@@ -166,7 +164,7 @@ class Scorer:
     """The service's scoring: features per offer, the core's matrices, reasons, advice, records."""
 
     def __init__(self, champion, params: ServingParams | None = None):
-        self.params = params or ServingParams()
+        self.params = params if params is not None else ServingParams.load()  # params.yaml, never code defaults
         self.core = ScoringCore(champion, self.params.lightgbm_threads)
         if self.core.index is None:
             raise ValueError("the champion's market context is not a snapshot: serving needs one")

@@ -22,7 +22,7 @@ def scorer(trained_store):
     os.environ.update(trained_store.env)
     get_settings.cache_clear()
     try:
-        return Scorer(load_champion(), ServingParams())
+        return Scorer(load_champion(), ServingParams.load())
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -138,7 +138,7 @@ def test_the_champion_is_injected_never_mutated_and_lightgbm_threads_are_capped(
 
     spied = replace(champion, booster=Spy(champion.booster))
     before = (spied.booster, spied.calibrator.to_dict(), spied.context)
-    Scorer(spied, ServingParams()).score(sample_offers_raw[:5])
+    Scorer(spied, ServingParams.load()).score(sample_offers_raw[:5])
     assert (spied.booster, spied.calibrator.to_dict(), spied.context) == before
     assert calls and all(call.get("num_threads") == 1 for call in calls)
     assert sum(1 for call in calls if call.get("pred_contrib")) == 1  # one TreeSHAP call per request
@@ -157,7 +157,7 @@ def test_unknown_codes_are_scored_with_a_caveat(scorer, sample_offers_raw):
 
 
 def test_lower_job_quality_changes_are_not_advised_by_default(scorer, sample_offers_raw):
-    assert set(ServingParams().advice_excluded) == {"offer_fixed_term_contract", "offer_part_time"}
+    assert set(ServingParams.load().advice_excluded) == {"offer_fixed_term_contract", "offer_part_time"}
     advised = {r["change"] for r in _advice(scorer.score(sample_offers_raw).results)}
     assert not advised & {"offer_fixed_term_contract", "offer_part_time"}
 
@@ -172,7 +172,7 @@ def test_excluded_changes_are_never_advised(trained_store_env, sample_offers_raw
     advised = {r["change"] for r in _advice(Scorer(champion).score(sample_offers_raw).results)}
     assert advised, "no advice at all on the real offers: nothing to exclude"
     excluded = tuple(sorted(advised))[:1]
-    kept = Scorer(champion, replace(ServingParams(), advice_excluded=excluded)).score(sample_offers_raw)
+    kept = Scorer(champion, replace(ServingParams.load(), advice_excluded=excluded)).score(sample_offers_raw)
     assert not {r["change"] for r in _advice(kept.results)} & set(excluded)
 
 
@@ -198,3 +198,14 @@ def test_an_unknown_excluded_change_is_refused_naming_it(tmp_path, monkeypatch):
 
 def _advice(results):
     return [advice for result in results for advice in result["recommendations"]]
+
+
+def test_serving_params_come_from_params_yaml_only():
+    import pytest
+    import yaml
+
+    with pytest.raises(TypeError):
+        ServingParams()  # no default in code: params.yaml is the one definition
+    raw = yaml.safe_load(open("params.yaml", encoding="utf-8"))["serving"]
+    loaded = ServingParams.load()
+    assert {**raw, "advice_excluded": tuple(raw["advice_excluded"])} == loaded.__dict__
