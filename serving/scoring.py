@@ -22,6 +22,7 @@ from features.snapshot import SnapshotIndex
 from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
 from serving.advice import CHANGE_CODES, candidate_changes
+from serving.booster_calls import BoosterCalls
 from serving.records import AUDIT_FIELDS, ScoreRecord
 from training.calibration import Calibrator
 
@@ -67,6 +68,7 @@ class ScoringCore:
     def __init__(self, champion, threads: int = 1):
         self.champion = champion
         self.threads = threads
+        self.calls = BoosterCalls(champion.booster, threads)
         self.names = list(FEATURE_NAMES)
         self.categories = {name: list(champion.categories[name]) for name in CATEGORICAL}
         _check_category_codes(champion.booster, self.categories)
@@ -109,15 +111,14 @@ class ScoringCore:
         """(TreeSHAP contributions with the base value last, calibrated probabilities): one call."""
         if not len(matrix):
             return np.empty((0, len(self.names) + 1)), np.empty(0)
-        contributions = np.asarray(self.champion.booster.predict(matrix, pred_contrib=True,
-                                                                 num_threads=self.threads))
+        contributions = self.calls.contributions(matrix)
+        # The raw score is the contributions' sum (base value included): no second model call.
         return contributions, self.calibrator.transform(contributions.sum(axis=1))
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         if not len(matrix):
             return np.empty(0)
-        raw = self.champion.booster.predict(matrix, raw_score=True, num_threads=self.threads)
-        return self.calibrator.transform(raw)
+        return self.calibrator.transform(self.calls.raw(matrix))
 
     def risk(self, probabilities: np.ndarray) -> list[str]:
         return ["high" if p >= self.high else "medium" if p >= self.medium else "low"

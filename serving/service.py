@@ -133,7 +133,7 @@ class HardToFill:
         """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
         advice. Every score is stored with the model version, the features and the audit groups.
         Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
-        from serving.validation import split_offers
+        from serving.validation import parse_offers
 
         if self.scorer is None:
             return self._unready(ctx)
@@ -143,10 +143,10 @@ class HardToFill:
                          limit=limit)
         if not offers:
             return error(400, "'offers' est vide : envoyez au moins une offre", ctx)
-        valid, refused = split_offers(offers)
+        valid, parsed, refused = parse_offers(offers)
         if not valid:
             return self._refuse_offers("/score", refused, ctx)
-        batch = self.scorer.score([offers[i] for i in valid])
+        batch = self.scorer.score_offers(parsed)  # validated once, here
         self.writer.submit(batch.records)  # journaled now, stored by the writer thread
         for result in batch.results:  # the place in the request, not among the valid ones
             result["index"] = valid[result["index"]]

@@ -116,33 +116,39 @@ def test_advice_only_keeps_changes_that_lower_the_probability(scorer, sample_off
     assert [r.score_id for r in batch.records] == [r["score_id"] for r in batch.results]
 
 
-def test_the_champion_is_injected_never_mutated_and_lightgbm_threads_are_capped(trained_store_env,
-                                                                               sample_offers_raw):
-    from dataclasses import replace
-
+def test_the_champion_is_injected_never_mutated_and_one_model_call_of_each_kind(trained_store_env,
+                                                                                sample_offers_raw):
     from training.champion import load_champion
 
     champion = load_champion()
+    model_text = champion.booster.model_to_string()
+    before = (champion.booster, champion.calibrator.to_dict(), champion.context)
+    scorer = Scorer(champion, ServingParams.load())
     calls = []
+    contributions, raw = scorer.core.calls.contributions, scorer.core.calls.raw
+    scorer.core.calls.contributions = lambda matrix: calls.append(("contrib", len(matrix))) or contributions(matrix)
+    scorer.core.calls.raw = lambda matrix: calls.append(("raw", len(matrix))) or raw(matrix)
+    scorer.score(sample_offers_raw[:5])
+    assert (champion.booster, champion.calibrator.to_dict(), champion.context) == before
+    assert champion.booster.model_to_string() == model_text
+    # One TreeSHAP call for the 5 offers (probabilities from its sums), one call for all the advice.
+    assert calls[0] == ("contrib", 5) and [kind for kind, _ in calls] == ["contrib", "raw"]
 
-    class Spy:
-        """The champion's booster, recording the keyword arguments of each call."""
 
-        def __init__(self, booster):
-            self.booster = booster
-            self.pandas_categorical = booster.pandas_categorical
+def test_booster_calls_give_lightgbm_predict_numbers_for_one_row_a_few_and_many(trained_store_env,
+                                                                                sample_offers_raw):
+    from serving.booster_calls import BoosterCalls
+    from training.champion import load_champion
 
-        def predict(self, data, **kwargs):
-            calls.append(kwargs)
-            return self.booster.predict(data, **kwargs)
-
-    spied = replace(champion, booster=Spy(champion.booster))
-    before = (spied.booster, spied.calibrator.to_dict(), spied.context)
-    Scorer(spied, ServingParams.load()).score(sample_offers_raw[:5])
-    assert (spied.booster, spied.calibrator.to_dict(), spied.context) == before
-    assert calls and all(call.get("num_threads") == 1 for call in calls)
-    assert sum(1 for call in calls if call.get("pred_contrib")) == 1  # one TreeSHAP call per request
-    assert len(calls) == 2  # and one call for all the advice
+    champion = load_champion()
+    scorer = Scorer(champion, ServingParams.load())
+    matrix = scorer.core.matrix([p.features for p in scorer.features(sample_offers_raw[:100])])
+    calls, booster = BoosterCalls(champion.booster, 1), champion.booster
+    for rows in (matrix[:1], matrix[:3], matrix):  # single-row fast path, a few rows, a matrix
+        np.testing.assert_array_equal(calls.raw(rows), booster.predict(rows, raw_score=True))
+        np.testing.assert_array_equal(calls.contributions(rows), booster.predict(rows, pred_contrib=True))
+    with pytest.raises(ValueError, match="features"):
+        calls.contributions(matrix[:2, :-1])
 
 
 def test_unknown_codes_are_scored_with_a_caveat(scorer, sample_offers_raw):
