@@ -6,8 +6,11 @@ the trees themselves for one offer. Here the matrix is float64 C-contiguous as b
 scoring core and goes straight to `LGBM_BoosterPredictForMat`; a single row goes through
 `LGBM_BoosterPredictForMatSingleRowFast` with a configuration made once per thread (its input
 and output buffers and their pointers too), which costs a few microseconds for a raw score.
-Same C functions as `Booster.predict` (tests/serving/test_booster_calls.py proves identical
-numbers); the booster is only read, never changed.
+Calls on a few rows keep the GIL (the library loaded as a `ctypes.PyDLL`): they take
+microseconds, and a thread that releases the GIL waits to get it back behind any busy Python
+thread (up to the 5 ms switch interval: the score writer, the other request). Calls on many rows
+release it, as `Booster.predict` does. Same C functions as `Booster.predict`
+(tests/serving/test_scoring.py proves identical numbers); the booster is only read, never changed.
 """
 
 import ctypes
@@ -20,6 +23,9 @@ RAW_SCORE, CONTRIB = 1, 3  # C_API_PREDICT_RAW_SCORE, C_API_PREDICT_CONTRIB
 FLOAT64, ROW_MAJOR = 1, 1  # C_API_DTYPE_FLOAT64, C-contiguous
 # Below this many rows, raw scores go row by row through the fast single-row path.
 SINGLE_ROW_LIMIT = 8
+# Up to this many rows, one thread and the GIL kept (above, the configured threads, GIL released).
+SMALL_CALL_ROWS = 64
+_HOLDING_GIL = ctypes.PyDLL(_LIB._name)  # the same loaded library: dlopen returns the same handle
 
 
 class _FastRow:
@@ -38,7 +44,7 @@ class _FastRow:
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         self.row[:] = values
-        _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFast(*self._args))
+        _safe_call(_HOLDING_GIL.LGBM_BoosterPredictForMatSingleRowFast(*self._args))
         return self.out
 
     def __del__(self):
@@ -72,9 +78,10 @@ class BoosterCalls:
         width = columns + 1 if kind == CONTRIB else 1
         out = np.empty(rows * width, dtype=np.float64)
         length = ctypes.c_int64(0)
-        # Many rows: the configured threads; a few: one (waking OpenMP threads costs more).
-        params = self._params if rows > 64 else self._one_thread
-        _safe_call(_LIB.LGBM_BoosterPredictForMat(
+        # A few rows: one thread (waking OpenMP threads costs more), the GIL kept.
+        small = rows <= SMALL_CALL_ROWS
+        library, params = (_HOLDING_GIL, self._one_thread) if small else (_LIB, self._params)
+        _safe_call(library.LGBM_BoosterPredictForMat(
             self.booster._handle, ctypes.c_void_p(matrix.ctypes.data), ctypes.c_int(FLOAT64),
             ctypes.c_int32(rows), ctypes.c_int32(columns), ctypes.c_int(ROW_MAJOR), ctypes.c_int(kind),
             ctypes.c_int(0), ctypes.c_int(-1), params, ctypes.byref(length),

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+import orjson
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
@@ -153,8 +154,12 @@ class HardToFill:
         if refused:
             log.info("200 on /score: %d scored, %d refused %s", len(valid), len(refused),
                      "; ".join(r.log_text() for r in refused[:5]))
-        return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results,
-                             refused=[r.as_dict() for r in refused])
+        # Serialised here (orjson) rather than validated again into ScoreResponse: the results are
+        # built by the scorer in that shape (tests/serving check the answers against the schema).
+        return Response(orjson.dumps({"model": self.scorer.model, "notice": self.scorer.notice,
+                                      "results": batch.results, "refused": [r.as_dict() for r in refused]},
+                                     option=orjson.OPT_SERIALIZE_NUMPY),
+                        media_type="application/json")
 
     @bentoml.api
     def explain(self, offer: dict[str, Any], ctx: bentoml.Context) -> ExplainResponse:
