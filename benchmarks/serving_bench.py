@@ -117,11 +117,12 @@ def _bentoml(target: str) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", target]
 
 
-def _measure(url: str, bodies: list[bytes], headers: dict, seconds: float, clients: int) -> dict:
+def _measure(url: str, bodies: list[bytes], headers: dict, seconds: float, clients: int,
+             path: str = "/score") -> dict:
     from benchmarks.load import run_load
 
-    run_load(url, "/score", bodies, clients=clients, seconds=min(2.0, seconds), headers=headers)  # warm up
-    return run_load(url, "/score", bodies, clients=clients, seconds=seconds, headers=headers).summary()
+    run_load(url, path, bodies, clients=clients, seconds=min(2.0, seconds), headers=headers)  # warm up
+    return run_load(url, path, bodies, clients=clients, seconds=seconds, headers=headers).summary()
 
 
 def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: int) -> dict:
@@ -243,6 +244,19 @@ def main(quick: bool = False) -> dict:
     try:
         result["service_2_workers"] = {"8_clients": _measure(server.url, single, headers, seconds, 8)}
         acknowledged += result["service_2_workers"]["8_clients"]["ok"]
+    finally:
+        server.stop()
+    # Adaptive batching: the same scoring with and without `batchable=True`, one server, one worker.
+    batching_store = scratch / "batching" / "predictions.db"  # its own store and journal
+    shutil.rmtree(batching_store.parent, ignore_errors=True)
+    batching_store.parent.mkdir()
+    server = _Server(_bentoml("benchmarks.peers.batching_service:Batching"),
+                     {**env, "HARDTOFILL_STORE_URL": f"sqlite:///{batching_store}"}, scratch / "batching.log")
+    try:
+        result["adaptive_batching"] = {
+            f"{path.strip('/')}_{clients}_client{'s' if clients > 1 else ''}":
+                _measure(server.url, single, {}, seconds, clients, path)
+            for path in ("/score", "/score_batched") for clients in (1, 8)}
     finally:
         server.stop()
     # The warm-ups' answers were stored too: count only what is checkable, every score at least.

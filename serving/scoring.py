@@ -214,6 +214,7 @@ class Scorer:
         bands = self.core.risk(probabilities)
         advice = self.advice(prepared, probabilities)
         scored_at = datetime.now(UTC)
+        orders = explain.top_orders(contributions[:, :-1], self.params.top_reasons)
         results, records = [], []
         for i, item in enumerate(prepared):
             features, offer = item.features, item.offer
@@ -228,8 +229,8 @@ class Scorer:
                 "probability": probability,
                 "risk": bands[i],
                 "risk_label": explain.RISK_LABELS[bands[i]],
-                "factors": explain.factors(self.names, contributions[i, :-1], features, features["salary_market"],
-                                           labels, top=self.params.top_reasons),
+                "factors": explain.factors(self.names, contributions[i], features, features["salary_market"],
+                                           labels, order=orders[i]),
                 "recommendations": advice[i],
                 "caveats": self.caveats(features),
             })

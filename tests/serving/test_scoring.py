@@ -215,3 +215,14 @@ def test_serving_params_come_from_params_yaml_only():
     raw = yaml.safe_load(open("params.yaml", encoding="utf-8"))["serving"]
     loaded = ServingParams.load()
     assert {**raw, "advice_excluded": tuple(raw["advice_excluded"])} == loaded.__dict__
+
+
+def test_top_orders_of_a_batch_are_each_rows_factors_order():
+    from serving.explain import top_orders
+
+    rows = np.array([[0.1, -0.5, 0.0, 0.2], [0.0, 0.0, 0.0, 0.0], [0.3, -0.3, 1e-12, 0.1]])
+    names = ["salary_shown", "positions", "weekly_hours", "contract_months"]
+    orders = top_orders(rows, 3)
+    assert orders == [[1, 3, 0], [], [0, 1, 3]]
+    for row, order in zip(rows, orders, strict=True):
+        assert [f["feature"] for f in factors(names, row, {}, None, top=3)] == [names[i] for i in order]
