@@ -286,6 +286,15 @@ def _row(name: str, measured: dict) -> str:
     return f"| {name} | {first} | {eight['requests_per_second']} | {eight['p99_ms']} |"
 
 
+def _batching_line(batching: dict) -> str:
+    plain, batched = batching["score_8_clients"], batching["score_batched_8_clients"]
+    one, one_batched = batching["score_1_client"], batching["score_batched_1_client"]
+    return (f"- Adaptive batching (benchmarks/peers/batching_service.py, same scoring, one worker): 8 clients "
+            f"{plain['requests_per_second']} req/s without, {batched['requests_per_second']} with `batchable=True` "
+            f"(statuses {batched['statuses']}); 1 client p50 {one['p50_ms']} ms without, {one_batched['p50_ms']} ms "
+            "with.")
+
+
 def _write_summary(result: dict) -> None:
     """Replace this benchmark's section of benchmarks/RESULTS.md, leaving the others alone."""
     path = Path(__file__).resolve().parent / "RESULTS.md"
@@ -315,8 +324,14 @@ def _write_summary(result: dict) -> None:
         f"- In process, one offer from JSON to answer: p50 {inproc['one_offer_p50_us']} µs, p99 "
         f"{inproc['one_offer_p99_us']} µs (target under 1 ms).",
         f"- Overload, 64 clients: statuses {overload['statuses']}, p99 {overload['p99_ms']} ms.",
+        _batching_line(result["adaptive_batching"]),
         f"- Scores stored {result['scores_stored']} (acknowledged during the measures, warm-ups aside: "
         f"{result['scores_acknowledged_in_measures']}).",
+        "- Where the time goes, in process, one offer (cProfile, top functions by own time):",
+        "",
+        "```",
+        *inproc["profile_by_own_time"],
+        "```",
         end, ""])
     if begin in text and end in text:
         text = text[:text.index(begin)] + section + text[text.index(end) + len(end) + 1:]

@@ -9,6 +9,7 @@ probabilities and the reasons. `Scorer` is the service's per-offer path: no pand
 all offers of a request scored in one more call on a matrix of changed feature values.
 """
 
+import operator
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,8 +76,9 @@ class ScoringCore:
         self.known = {name: frozenset(values) for name, values in self.categories.items()}
         self._categorical = [(position, {value: float(code) for code, value in enumerate(self.categories[name])})
                              for position, name in enumerate(self.names) if name in CATEGORICAL]
-        codes = dict((self.names[position], mapping) for position, mapping in self._categorical)
-        self._plan = [(name, codes.get(name)) for name in self.names]
+        self._codes = {self.names[position]: mapping for position, mapping in self._categorical}
+        self._values = operator.itemgetter(*self.names)  # a row's values in the model's order, in C
+        self.position = {name: position for position, name in enumerate(self.names)}
         calibrator = champion.calibrator
         # Its own calibrator with arrays (not lists converted at every call); the champion's is untouched.
         self.calibrator = Calibrator(calibrator.method, x=np.asarray(calibrator.x, float),
@@ -90,9 +92,21 @@ class ScoringCore:
     def matrix(self, rows: list[dict]) -> np.ndarray:
         """Feature rows (dicts, numbers as float) -> float64 matrix; categories by code, unknown or
         missing as NaN. One list per row: the cheapest way from Python values to a matrix."""
-        plan = self._plan
-        return np.array([[row[name] if codes is None else codes.get(row[name], np.nan) for name, codes in plan]
-                         for row in rows], dtype=np.float64).reshape(len(rows), len(plan))
+        values, categorical = self._values, self._categorical
+        table = []
+        for row in rows:
+            line = list(values(row))
+            for position, codes in categorical:
+                line[position] = codes.get(line[position], np.nan)
+            table.append(line)
+        return np.array(table, dtype=np.float64).reshape(len(rows), len(self.names))
+
+    def encode(self, name: str, value) -> float:
+        """One feature value as the matrix holds it."""
+        codes = self._codes.get(name)
+        if codes is not None:
+            return codes.get(value, np.nan)
+        return np.nan if value is None else float(value)  # as numpy reads None in a float matrix
 
     def matrix_from_frame(self, features: pd.DataFrame) -> np.ndarray:
         """The same matrix from a features frame (build_features or the store)."""
@@ -188,16 +202,25 @@ class Scorer:
         return [text for name, text in UNKNOWN_CAVEATS.items()
                 if features[name] is not None and features[name] not in self.core.known[name]]
 
-    def advice(self, prepared: list[Prepared], probabilities: np.ndarray) -> list[list[dict]]:
-        """For each offer, the changes that lower its probability, best first (one model call)."""
+    def advice(self, prepared: list[Prepared], probabilities: np.ndarray,
+               matrix: np.ndarray | None = None) -> list[list[dict]]:
+        """For each offer, the changes that lower its probability, best first (one model call on
+        the offers' matrix rows with the changed values: `matrix` is the offers' own, if built)."""
         candidates = [(i, change) for i, item in enumerate(prepared)
                       for change in candidate_changes(item.offer, item.features, item.features["salary_market"])
                       if change.code not in self._excluded]
         advised: list[list[dict]] = [[] for _ in prepared]
         if not candidates:
             return advised
-        changed = [{**prepared[i].features, **change.values} for i, change in candidates]
-        new = self.core.probabilities(self.core.matrix(changed))
+        if matrix is None:
+            matrix = self.core.matrix([item.features for item in prepared])
+        changed = matrix[[i for i, _ in candidates]]  # a copy: one row per candidate
+        position, encode = self.core.position, self.core.encode
+        for row, (_, change) in enumerate(candidates):
+            for name, value in change.values.items():
+                if name in position:  # a value that is not a model input changes nothing
+                    changed[row, position[name]] = encode(name, value)
+        new = self.core.probabilities(changed)
         bands = self.core.risk(new)
         for (i, change), p, band in zip(candidates, new.tolist(), bands, strict=True):
             gain = float(probabilities[i]) - p
@@ -210,9 +233,10 @@ class Scorer:
 
     # --- answers ------------------------------------------------------------------------------
     def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
-        contributions, probabilities = self.core.contributions(self.core.matrix([p.features for p in prepared]))
+        matrix = self.core.matrix([p.features for p in prepared])
+        contributions, probabilities = self.core.contributions(matrix)
         bands = self.core.risk(probabilities)
-        advice = self.advice(prepared, probabilities)
+        advice = self.advice(prepared, probabilities, matrix)
         scored_at = datetime.now(UTC)
         orders = explain.top_orders(contributions[:, :-1], self.params.top_reasons)
         results, records = [], []
