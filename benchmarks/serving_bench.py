@@ -117,11 +117,12 @@ def _bentoml(target: str) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", target]
 
 
-def _measure(url: str, bodies: list[bytes], headers: dict, seconds: float, clients: int) -> dict:
+def _measure(url: str, bodies: list[bytes], headers: dict, seconds: float, clients: int,
+             path: str = "/score") -> dict:
     from benchmarks.load import run_load
 
-    run_load(url, "/score", bodies, clients=clients, seconds=min(2.0, seconds), headers=headers)  # warm up
-    return run_load(url, "/score", bodies, clients=clients, seconds=seconds, headers=headers).summary()
+    run_load(url, path, bodies, clients=clients, seconds=min(2.0, seconds), headers=headers)  # warm up
+    return run_load(url, path, bodies, clients=clients, seconds=seconds, headers=headers).summary()
 
 
 def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: int) -> dict:
@@ -245,6 +246,19 @@ def main(quick: bool = False) -> dict:
         acknowledged += result["service_2_workers"]["8_clients"]["ok"]
     finally:
         server.stop()
+    # Adaptive batching: the same scoring with and without `batchable=True`, one server, one worker.
+    batching_store = scratch / "batching" / "predictions.db"  # its own store and journal
+    shutil.rmtree(batching_store.parent, ignore_errors=True)
+    batching_store.parent.mkdir()
+    server = _Server(_bentoml("benchmarks.peers.batching_service:Batching"),
+                     {**env, "HARDTOFILL_STORE_URL": f"sqlite:///{batching_store}"}, scratch / "batching.log")
+    try:
+        result["adaptive_batching"] = {
+            f"{path.strip('/')}_{clients}_client{'s' if clients > 1 else ''}":
+                _measure(server.url, single, {}, seconds, clients, path)
+            for path in ("/score", "/score_batched") for clients in (1, 8)}
+    finally:
+        server.stop()
     # The warm-ups' answers were stored too: count only what is checkable, every score at least.
     result["scores_stored"] = len(PredictionStore(store_url).scores())
     result["scores_acknowledged_in_measures"] = acknowledged
@@ -270,6 +284,15 @@ def _row(name: str, measured: dict) -> str:
     one, eight = measured.get("1_client"), measured["8_clients"]
     first = f"{one['p50_ms']} | {one['p99_ms']} | {one['requests_per_second']}" if one else "- | - | -"
     return f"| {name} | {first} | {eight['requests_per_second']} | {eight['p99_ms']} |"
+
+
+def _batching_line(batching: dict) -> str:
+    plain, batched = batching["score_8_clients"], batching["score_batched_8_clients"]
+    one, one_batched = batching["score_1_client"], batching["score_batched_1_client"]
+    return (f"- Adaptive batching (benchmarks/peers/batching_service.py, same scoring, one worker): 8 clients "
+            f"{plain['requests_per_second']} req/s without, {batched['requests_per_second']} with `batchable=True` "
+            f"(statuses {batched['statuses']}); 1 client p50 {one['p50_ms']} ms without, {one_batched['p50_ms']} ms "
+            "with.")
 
 
 def _write_summary(result: dict) -> None:
@@ -301,8 +324,14 @@ def _write_summary(result: dict) -> None:
         f"- In process, one offer from JSON to answer: p50 {inproc['one_offer_p50_us']} µs, p99 "
         f"{inproc['one_offer_p99_us']} µs (target under 1 ms).",
         f"- Overload, 64 clients: statuses {overload['statuses']}, p99 {overload['p99_ms']} ms.",
+        _batching_line(result["adaptive_batching"]),
         f"- Scores stored {result['scores_stored']} (acknowledged during the measures, warm-ups aside: "
         f"{result['scores_acknowledged_in_measures']}).",
+        "- Where the time goes, in process, one offer (cProfile, top functions by own time):",
+        "",
+        "```",
+        *inproc["profile_by_own_time"],
+        "```",
         end, ""])
     if begin in text and end in text:
         text = text[:text.index(begin)] + section + text[text.index(end) + len(end) + 1:]

@@ -177,9 +177,15 @@ def _memoised(function: Callable) -> Callable:
     return lru_cache(maxsize=16_384)(function)
 
 
+@cache
+def _plan(rules: tuple[Rule, ...]) -> tuple[tuple[Callable, tuple[str, ...], tuple[str, ...]], ...]:
+    # Each rule's function (memoised), inputs and output names, looked up once per process.
+    return tuple((rule.function if rule.vectorised is not None else _memoised(rule.function), rule.inputs,
+                  rule.names) for rule in rules)
+
+
 def derive_offer(values: dict, rules: tuple[Rule, ...] = RULES) -> dict:
     """The same rules on one offer's values (features.ingest.OFFER_COLUMNS), in place."""
-    for rule in rules:
-        function = rule.function if rule.vectorised is not None else _memoised(rule.function)
-        values.update(zip(rule.names, function(*[values[name] for name in rule.inputs]), strict=True))
+    for function, inputs, names in _plan(rules):
+        values.update(zip(names, function(*[values[name] for name in inputs]), strict=True))
     return values

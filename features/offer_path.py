@@ -7,17 +7,11 @@ snapshot context; tests/features/test_offer_path.py proves the features are iden
 
 import math
 
-import numpy as np
-
 from features.derive import AUDIT_RULE, derive_offer
 from features.ingest import OFFER_COLUMNS, offer_row
 from features.schema import Offer
 from features.snapshot import PLACE, SnapshotIndex
 from features.spec import AUDIT_COLUMNS, FEATURES
-
-CONTEXT_FEATURES = ("ctx_hard_rate_occupation_department", "ctx_hard_rate_occupation_region",
-                    "ctx_hard_rate_national", "ctx_labelled_occupation_department",
-                    "ctx_open_occupation_department", "ctx_open_occupation_region")
 
 
 def offer_values(offer: Offer) -> dict:
@@ -40,25 +34,43 @@ def _numeric(value) -> float:
 
 SELECTORS = tuple((f.name, _numeric if f.kind == "numeric" else (lambda v: None if _missing(v) else v))
                   for f in FEATURES)
+NUMERIC = frozenset(f.name for f in FEATURES if f.kind == "numeric")
+
+
+def _select(name: str, value):
+    # The common cases first (a float for a number, a str for a category), the selectors' rules else.
+    kind = type(value)
+    if kind is float:
+        return value if name in NUMERIC else (None if value != value else value)
+    if kind is str and name not in NUMERIC:
+        return value
+    return SELECTORS_BY_NAME[name](value)
+
+
+SELECTORS_BY_NAME = dict(SELECTORS)
+NAMES = tuple(name for name, _ in SELECTORS)
+
+
+def _ratio(mid: float, market: float) -> float:
+    """mid / market with numpy's float64 semantics (x/0 is inf or nan, not an exception)."""
+    if market == 0:
+        return math.nan if mid == 0 or mid != mid else math.copysign(math.inf, mid)
+    return mid / market
 
 
 def offer_features(values: list[dict], index: SnapshotIndex) -> list[dict]:
     """For each offer's raw values: its derived values, context, features (FEATURE_NAMES, numeric
     as float, categorical as given or None), `audit_*` groups and `salary_market`, one dict each."""
-    derived = [derive_offer(dict(v)) for v in values]
-    context = index.lookup([tuple(d[c] for c in PLACE) for d in derived], [d["created_at"] for d in derived])
-    mids = np.array([d["salary_yearly_mid"] for d in derived], dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = mids / context["salary_market"]
     rows = []
-    for i, d in enumerate(derived):
-        for name in CONTEXT_FEATURES:
-            d[name] = float(context[name][i])
-        d["salary_market"] = float(context["salary_market"][i])
-        d["salary_vs_market"] = float(ratios[i])
-        row = {name: select(d[name]) for name, select in SELECTORS}
-        row.update(zip(AUDIT_RULE.names, AUDIT_RULE.function(*[d[c] for c in AUDIT_RULE.inputs]), strict=True))
-        row["salary_market"] = d["salary_market"]
+    audit_function, audit_inputs, audit_names = AUDIT_RULE.function, AUDIT_RULE.inputs, AUDIT_RULE.names
+    for raw in values:
+        d = derive_offer(dict(raw))
+        context = index.context(tuple(d[c] for c in PLACE), d["created_at"])
+        d.update(context)
+        d["salary_vs_market"] = _ratio(float(d["salary_yearly_mid"]), context["salary_market"])
+        row = {name: _select(name, d[name]) for name in NAMES}
+        row.update(zip(audit_names, audit_function(*[d[c] for c in audit_inputs]), strict=True))
+        row["salary_market"] = context["salary_market"]
         rows.append(row)
     return rows
 

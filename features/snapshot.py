@@ -37,6 +37,7 @@ class SnapshotIndex:
             self._salaries[level] = dict(zip(kept["key"].tolist(), kept["median"].astype(float).tolist(),
                                              strict=True))
         self._place = lru_cache(maxsize=65_536)(self._place_values)
+        self._context = lru_cache(maxsize=65_536)(self._context_values)
 
     def _place_values(self, rome_code, department, region) -> tuple[dict[str, tuple], float]:
         values = {"rome_code": rome_code, "department": department, "region": region}
@@ -62,6 +63,16 @@ class SnapshotIndex:
             for level in LEVELS:
                 counts[level][row] = found[level]
         return context_columns(counts, market, self.params)
+
+    def _context_values(self, place: tuple, before_clock: bool) -> dict[str, float]:
+        columns = self.lookup([place], [datetime(1999, 1, 1, tzinfo=UTC) if before_clock else CLOCK_START])
+        return {name: float(values[0]) for name, values in columns.items()}
+
+    def context(self, place: tuple, created: datetime) -> dict[str, float]:
+        """One offer's context columns, as `lookup` gives them: computed once per place (a
+        snapshot's context depends on the place and on being before the clock's start only)."""
+        before = (created if created.tzinfo is not None else created.replace(tzinfo=UTC)) < CLOCK_START
+        return self._context(place, before)
 
     def market_salary(self, place: tuple) -> float:
         return self._place(*place)[1]

@@ -8,6 +8,7 @@ scores every candidate of a request in one call and keeps those that lower the p
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from features import derive
 from features.schema import Offer
@@ -25,7 +26,13 @@ class Change:
 
 
 def _salary_values(market: float) -> dict:
-    # "Annuel de N Euros sur 12 mois" is how the API writes a yearly salary: read back by the salary rule.
+    return dict(_market_salary_values(market))
+
+
+@lru_cache(maxsize=16_384)
+def _market_salary_values(market: float) -> dict:
+    # "Annuel de N Euros sur 12 mois" is how the API writes a yearly salary: read back by the salary rule
+    # (once per market median: they repeat across offers of a place).
     low, high, mid, _, shown = derive.salary(f"Annuel de {round(market)} Euros sur 12 mois")
     return {"salary_yearly_low": low, "salary_yearly_high": high, "salary_shown": float(shown),
             "salary_vs_market": mid / market}

@@ -148,14 +148,25 @@ def json_value(value):
     return value if isinstance(value, str) else float(value)
 
 
-def factors(names: list[str], contributions, features: dict, market: float | None,
-            labels: dict | None = None, top: int | None = None) -> list[dict]:
-    """Features by decreasing |contribution| (the `top` first), each with its value, its
-    contribution (log-odds) and a French sentence."""
+def top_orders(contributions: np.ndarray, top: int) -> list[list[int]]:
+    """For each row of contributions, the positions of its `top` largest |contribution| (above
+    1e-9), largest first: the order `factors` gives, for a whole batch in one sort."""
     magnitudes = np.abs(np.asarray(contributions, dtype=float))
-    order = np.argsort(-magnitudes, kind="stable").tolist()  # the order sorted() gave, faster
-    if top is not None:
-        order = [i for i in order[:top] if magnitudes[i] > 1e-9]
+    orders = np.argsort(-magnitudes, axis=1, kind="stable")[:, :top]
+    kept = np.take_along_axis(magnitudes, orders, axis=1) > 1e-9
+    return [[i for i, keep in zip(row, keeps, strict=True) if keep]
+            for row, keeps in zip(orders.tolist(), kept.tolist(), strict=True)]
+
+
+def factors(names: list[str], contributions, features: dict, market: float | None,
+            labels: dict | None = None, top: int | None = None, order: list[int] | None = None) -> list[dict]:
+    """Features by decreasing |contribution| (the `top` first, or the positions `order` gives),
+    each with its value, its contribution (log-odds) and a French sentence."""
+    if order is None:
+        magnitudes = np.abs(np.asarray(contributions, dtype=float))
+        order = np.argsort(-magnitudes, kind="stable").tolist()  # the order sorted() gave, faster
+        if top is not None:
+            order = [i for i in order[:top] if magnitudes[i] > 1e-9]
     return [{
         "feature": names[i],
         "label": FEATURE_BY_NAME[names[i]].description,

@@ -45,6 +45,7 @@ class _Segment:
     path: Path
     fd: int
     pending: int = 0  # scores appended, not yet stored
+    size: int = 0  # bytes appended (counted here: no fstat per request)
     sealed: bool = False
 
 
@@ -105,9 +106,12 @@ class ScoreWriter:
             if self._current is None:
                 raise RuntimeError("the score writer is not started")
             segment = self._current
-            os.write(segment.fd, data)
+            written = os.write(segment.fd, data)
+            while written < len(data):  # a short write (a full disk, a signal): append the rest
+                written += os.write(segment.fd, data[written:])
             segment.pending += len(records)
-            if os.fstat(segment.fd).st_size >= self.segment_bytes:
+            segment.size += len(data)
+            if segment.size >= self.segment_bytes:
                 self._seal(segment)
                 self._open_segment()
         with self._space:
@@ -157,7 +161,7 @@ class ScoreWriter:
                     self.stored += len(records)
                 current = self._current
                 if current is not None and current.pending == 0 and not self._queued \
-                        and os.fstat(current.fd).st_size >= self.rotate_bytes:
+                        and current.size >= self.rotate_bytes:
                     self._seal(current)  # all stored: start a fresh segment, delete this one
                     self._open_segment()
                 for segment in list(self._segments):

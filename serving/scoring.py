@@ -9,8 +9,9 @@ probabilities and the reasons. `Scorer` is the service's per-offer path: no pand
 all offers of a request scored in one more call on a matrix of changed feature values.
 """
 
+import operator
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -21,7 +22,8 @@ from features.schema import Offer, validate_offer
 from features.snapshot import SnapshotIndex
 from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
-from serving.advice import CHANGE_CODES, LOWER_JOB_QUALITY, candidate_changes
+from serving.advice import CHANGE_CODES, candidate_changes
+from serving.booster_calls import BoosterCalls
 from serving.records import AUDIT_FIELDS, ScoreRecord
 from training.calibration import Calibrator
 
@@ -34,27 +36,25 @@ UNKNOWN_CAVEATS = {
 
 @dataclass(frozen=True)
 class ServingParams:
-    max_batch: int = 1000  # offers per /score request; more gets 413
-    top_reasons: int = 3  # reasons shown per offer
-    advice_min_gain: float = 0.01  # a change is advised when it lowers the probability by this much
-    lightgbm_threads: int = 1  # per request: the service runs two requests at once per worker
-    advice_excluded: tuple[str, ...] = LOWER_JOB_QUALITY  # change codes never advised (ethics review)
+    """params.yaml's `serving` section (hardtofill.params.ServingSection), its one definition:
+    no default here, so that a value can only come from the file (or a test's explicit choice)."""
+
+    max_batch: int  # offers per /score request; more gets 413
+    top_reasons: int  # reasons shown per offer
+    advice_min_gain: float  # a change is advised when it lowers the probability by this much
+    lightgbm_threads: int  # per LightGBM call on a batch; single rows always use one
+    advice_excluded: tuple[str, ...]  # change codes never advised (ethics review)
 
     @classmethod
     def load(cls) -> "ServingParams":
-        from hardtofill.params import section
+        from hardtofill.params import get_params
 
-        values = section("serving")  # checked by hardtofill.params; a bad file stops the service
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"params.yaml serving: unknown keys {sorted(unknown)}")
-        if "advice_excluded" in values:
-            unknown_changes = set(values["advice_excluded"] or ()) - set(CHANGE_CODES)
-            if unknown_changes:
-                raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes "
-                                 f"{sorted(unknown_changes)}; known: {', '.join(CHANGE_CODES)}")
-            values["advice_excluded"] = tuple(values["advice_excluded"] or ())
+        values = get_params().serving.model_dump()  # checked by hardtofill.params; a bad file stops the service
+        unknown_changes = set(values["advice_excluded"]) - set(CHANGE_CODES)
+        if unknown_changes:
+            raise ValueError(f"params.yaml serving.advice_excluded: unknown change codes "
+                             f"{sorted(unknown_changes)}; known: {', '.join(CHANGE_CODES)}")
+        values["advice_excluded"] = tuple(values["advice_excluded"])
         return cls(**values)
 
 
@@ -69,14 +69,16 @@ class ScoringCore:
     def __init__(self, champion, threads: int = 1):
         self.champion = champion
         self.threads = threads
+        self.calls = BoosterCalls(champion.booster, threads)
         self.names = list(FEATURE_NAMES)
         self.categories = {name: list(champion.categories[name]) for name in CATEGORICAL}
         _check_category_codes(champion.booster, self.categories)
         self.known = {name: frozenset(values) for name, values in self.categories.items()}
         self._categorical = [(position, {value: float(code) for code, value in enumerate(self.categories[name])})
                              for position, name in enumerate(self.names) if name in CATEGORICAL]
-        codes = dict((self.names[position], mapping) for position, mapping in self._categorical)
-        self._plan = [(name, codes.get(name)) for name in self.names]
+        self._codes = {self.names[position]: mapping for position, mapping in self._categorical}
+        self._values = operator.itemgetter(*self.names)  # a row's values in the model's order, in C
+        self.position = {name: position for position, name in enumerate(self.names)}
         calibrator = champion.calibrator
         # Its own calibrator with arrays (not lists converted at every call); the champion's is untouched.
         self.calibrator = Calibrator(calibrator.method, x=np.asarray(calibrator.x, float),
@@ -90,9 +92,21 @@ class ScoringCore:
     def matrix(self, rows: list[dict]) -> np.ndarray:
         """Feature rows (dicts, numbers as float) -> float64 matrix; categories by code, unknown or
         missing as NaN. One list per row: the cheapest way from Python values to a matrix."""
-        plan = self._plan
-        return np.array([[row[name] if codes is None else codes.get(row[name], np.nan) for name, codes in plan]
-                         for row in rows], dtype=np.float64).reshape(len(rows), len(plan))
+        values, categorical = self._values, self._categorical
+        table = []
+        for row in rows:
+            line = list(values(row))
+            for position, codes in categorical:
+                line[position] = codes.get(line[position], np.nan)
+            table.append(line)
+        return np.array(table, dtype=np.float64).reshape(len(rows), len(self.names))
+
+    def encode(self, name: str, value) -> float:
+        """One feature value as the matrix holds it."""
+        codes = self._codes.get(name)
+        if codes is not None:
+            return codes.get(value, np.nan)
+        return np.nan if value is None else float(value)  # as numpy reads None in a float matrix
 
     def matrix_from_frame(self, features: pd.DataFrame) -> np.ndarray:
         """The same matrix from a features frame (build_features or the store)."""
@@ -111,15 +125,14 @@ class ScoringCore:
         """(TreeSHAP contributions with the base value last, calibrated probabilities): one call."""
         if not len(matrix):
             return np.empty((0, len(self.names) + 1)), np.empty(0)
-        contributions = np.asarray(self.champion.booster.predict(matrix, pred_contrib=True,
-                                                                 num_threads=self.threads))
+        contributions = self.calls.contributions(matrix)
+        # The raw score is the contributions' sum (base value included): no second model call.
         return contributions, self.calibrator.transform(contributions.sum(axis=1))
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         if not len(matrix):
             return np.empty(0)
-        raw = self.champion.booster.predict(matrix, raw_score=True, num_threads=self.threads)
-        return self.calibrator.transform(raw)
+        return self.calibrator.transform(self.calls.raw(matrix))
 
     def risk(self, probabilities: np.ndarray) -> list[str]:
         return ["high" if p >= self.high else "medium" if p >= self.medium else "low"
@@ -166,7 +179,7 @@ class Scorer:
     """The service's scoring: features per offer, the core's matrices, reasons, advice, records."""
 
     def __init__(self, champion, params: ServingParams | None = None):
-        self.params = params or ServingParams()
+        self.params = params if params is not None else ServingParams.load()  # params.yaml, never code defaults
         self.core = ScoringCore(champion, self.params.lightgbm_threads)
         if self.core.index is None:
             raise ValueError("the champion's market context is not a snapshot: serving needs one")
@@ -189,16 +202,25 @@ class Scorer:
         return [text for name, text in UNKNOWN_CAVEATS.items()
                 if features[name] is not None and features[name] not in self.core.known[name]]
 
-    def advice(self, prepared: list[Prepared], probabilities: np.ndarray) -> list[list[dict]]:
-        """For each offer, the changes that lower its probability, best first (one model call)."""
+    def advice(self, prepared: list[Prepared], probabilities: np.ndarray,
+               matrix: np.ndarray | None = None) -> list[list[dict]]:
+        """For each offer, the changes that lower its probability, best first (one model call on
+        the offers' matrix rows with the changed values: `matrix` is the offers' own, if built)."""
         candidates = [(i, change) for i, item in enumerate(prepared)
                       for change in candidate_changes(item.offer, item.features, item.features["salary_market"])
                       if change.code not in self._excluded]
         advised: list[list[dict]] = [[] for _ in prepared]
         if not candidates:
             return advised
-        changed = [{**prepared[i].features, **change.values} for i, change in candidates]
-        new = self.core.probabilities(self.core.matrix(changed))
+        if matrix is None:
+            matrix = self.core.matrix([item.features for item in prepared])
+        changed = matrix[[i for i, _ in candidates]]  # a copy: one row per candidate
+        position, encode = self.core.position, self.core.encode
+        for row, (_, change) in enumerate(candidates):
+            for name, value in change.values.items():
+                if name in position:  # a value that is not a model input changes nothing
+                    changed[row, position[name]] = encode(name, value)
+        new = self.core.probabilities(changed)
         bands = self.core.risk(new)
         for (i, change), p, band in zip(candidates, new.tolist(), bands, strict=True):
             gain = float(probabilities[i]) - p
@@ -211,10 +233,12 @@ class Scorer:
 
     # --- answers ------------------------------------------------------------------------------
     def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
-        contributions, probabilities = self.core.contributions(self.core.matrix([p.features for p in prepared]))
+        matrix = self.core.matrix([p.features for p in prepared])
+        contributions, probabilities = self.core.contributions(matrix)
         bands = self.core.risk(probabilities)
-        advice = self.advice(prepared, probabilities)
+        advice = self.advice(prepared, probabilities, matrix)
         scored_at = datetime.now(UTC)
+        orders = explain.top_orders(contributions[:, :-1], self.params.top_reasons)
         results, records = [], []
         for i, item in enumerate(prepared):
             features, offer = item.features, item.offer
@@ -229,8 +253,8 @@ class Scorer:
                 "probability": probability,
                 "risk": bands[i],
                 "risk_label": explain.RISK_LABELS[bands[i]],
-                "factors": explain.factors(self.names, contributions[i, :-1], features, features["salary_market"],
-                                           labels, top=self.params.top_reasons),
+                "factors": explain.factors(self.names, contributions[i], features, features["salary_market"],
+                                           labels, order=orders[i]),
                 "recommendations": advice[i],
                 "caveats": self.caveats(features),
             })

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+import orjson
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
@@ -133,7 +134,7 @@ class HardToFill:
         """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
         advice. Every score is stored with the model version, the features and the audit groups.
         Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
-        from serving.validation import split_offers
+        from serving.validation import parse_offers
 
         if self.scorer is None:
             return self._unready(ctx)
@@ -143,18 +144,22 @@ class HardToFill:
                          limit=limit)
         if not offers:
             return error(400, "'offers' est vide : envoyez au moins une offre", ctx)
-        valid, refused = split_offers(offers)
+        valid, parsed, refused = parse_offers(offers)
         if not valid:
             return self._refuse_offers("/score", refused, ctx)
-        batch = self.scorer.score([offers[i] for i in valid])
+        batch = self.scorer.score_offers(parsed)  # validated once, here
         self.writer.submit(batch.records)  # journaled now, stored by the writer thread
         for result in batch.results:  # the place in the request, not among the valid ones
             result["index"] = valid[result["index"]]
         if refused:
             log.info("200 on /score: %d scored, %d refused %s", len(valid), len(refused),
                      "; ".join(r.log_text() for r in refused[:5]))
-        return ScoreResponse(model=self.scorer.model, notice=self.scorer.notice, results=batch.results,
-                             refused=[r.as_dict() for r in refused])
+        # Serialised here (orjson) rather than validated again into ScoreResponse: the results are
+        # built by the scorer in that shape (tests/serving check the answers against the schema).
+        return Response(orjson.dumps({"model": self.scorer.model, "notice": self.scorer.notice,
+                                      "results": batch.results, "refused": [r.as_dict() for r in refused]},
+                                     option=orjson.OPT_SERIALIZE_NUMPY),
+                        media_type="application/json")
 
     @bentoml.api
     def explain(self, offer: dict[str, Any], ctx: bentoml.Context) -> ExplainResponse:

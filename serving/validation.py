@@ -155,22 +155,38 @@ class RefusedOffer:
         return f"#{self.index} (id {self.offer_id or 'invalide'}): {fields}"
 
 
-def check_offer(raw: object, index: int) -> RefusedOffer | None:
-    """None when the offer is valid, else what is wrong with it (every faulty field)."""
+_validate_offer = Offer.__pydantic_validator__.validate_python  # Offer.model_validate, one call less
+
+
+def parse_offer(raw: object, index: int) -> Offer | RefusedOffer:
+    """The validated offer, or what is wrong with it (every faulty field)."""
     try:
-        Offer.model_validate(raw)
+        return _validate_offer(raw)
     except ValidationError as error:
         return RefusedOffer(index, safe_offer_id(raw), problems(error))
-    return None
+
+
+def check_offer(raw: object, index: int) -> RefusedOffer | None:
+    """None when the offer is valid, else what is wrong with it (every faulty field)."""
+    parsed = parse_offer(raw, index)
+    return parsed if isinstance(parsed, RefusedOffer) else None
+
+
+def parse_offers(raws: list) -> tuple[list[int], list[Offer], list[RefusedOffer]]:
+    """(positions of the valid offers, those offers validated, the refused ones): each offer is
+    validated once, and a bad offer does not sink the batch."""
+    positions, valid, refused = [], [], []
+    for index, raw in enumerate(raws):
+        parsed = parse_offer(raw, index)
+        if isinstance(parsed, RefusedOffer):
+            refused.append(parsed)
+        else:
+            positions.append(index)
+            valid.append(parsed)
+    return positions, valid, refused
 
 
 def split_offers(raws: list) -> tuple[list[int], list[RefusedOffer]]:
-    """(positions of the valid offers, the refused ones): a bad offer does not sink the batch."""
-    valid, refused = [], []
-    for index, raw in enumerate(raws):
-        problem = check_offer(raw, index)
-        if problem is None:
-            valid.append(index)
-        else:
-            refused.append(problem)
-    return valid, refused
+    """(positions of the valid offers, the refused ones)."""
+    positions, _, refused = parse_offers(raws)
+    return positions, refused

@@ -22,7 +22,7 @@ def scorer(trained_store):
     os.environ.update(trained_store.env)
     get_settings.cache_clear()
     try:
-        return Scorer(load_champion(), ServingParams())
+        return Scorer(load_champion(), ServingParams.load())
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -116,33 +116,39 @@ def test_advice_only_keeps_changes_that_lower_the_probability(scorer, sample_off
     assert [r.score_id for r in batch.records] == [r["score_id"] for r in batch.results]
 
 
-def test_the_champion_is_injected_never_mutated_and_lightgbm_threads_are_capped(trained_store_env,
-                                                                               sample_offers_raw):
-    from dataclasses import replace
-
+def test_the_champion_is_injected_never_mutated_and_one_model_call_of_each_kind(trained_store_env,
+                                                                                sample_offers_raw):
     from training.champion import load_champion
 
     champion = load_champion()
+    model_text = champion.booster.model_to_string()
+    before = (champion.booster, champion.calibrator.to_dict(), champion.context)
+    scorer = Scorer(champion, ServingParams.load())
     calls = []
+    contributions, raw = scorer.core.calls.contributions, scorer.core.calls.raw
+    scorer.core.calls.contributions = lambda matrix: calls.append(("contrib", len(matrix))) or contributions(matrix)
+    scorer.core.calls.raw = lambda matrix: calls.append(("raw", len(matrix))) or raw(matrix)
+    scorer.score(sample_offers_raw[:5])
+    assert (champion.booster, champion.calibrator.to_dict(), champion.context) == before
+    assert champion.booster.model_to_string() == model_text
+    # One TreeSHAP call for the 5 offers (probabilities from its sums), one call for all the advice.
+    assert calls[0] == ("contrib", 5) and [kind for kind, _ in calls] == ["contrib", "raw"]
 
-    class Spy:
-        """The champion's booster, recording the keyword arguments of each call."""
 
-        def __init__(self, booster):
-            self.booster = booster
-            self.pandas_categorical = booster.pandas_categorical
+def test_booster_calls_give_lightgbm_predict_numbers_for_one_row_a_few_and_many(trained_store_env,
+                                                                                sample_offers_raw):
+    from serving.booster_calls import BoosterCalls
+    from training.champion import load_champion
 
-        def predict(self, data, **kwargs):
-            calls.append(kwargs)
-            return self.booster.predict(data, **kwargs)
-
-    spied = replace(champion, booster=Spy(champion.booster))
-    before = (spied.booster, spied.calibrator.to_dict(), spied.context)
-    Scorer(spied, ServingParams()).score(sample_offers_raw[:5])
-    assert (spied.booster, spied.calibrator.to_dict(), spied.context) == before
-    assert calls and all(call.get("num_threads") == 1 for call in calls)
-    assert sum(1 for call in calls if call.get("pred_contrib")) == 1  # one TreeSHAP call per request
-    assert len(calls) == 2  # and one call for all the advice
+    champion = load_champion()
+    scorer = Scorer(champion, ServingParams.load())
+    matrix = scorer.core.matrix([p.features for p in scorer.features(sample_offers_raw[:100])])
+    calls, booster = BoosterCalls(champion.booster, 1), champion.booster
+    for rows in (matrix[:1], matrix[:3], matrix):  # single-row fast path, a few rows, a matrix
+        np.testing.assert_array_equal(calls.raw(rows), booster.predict(rows, raw_score=True))
+        np.testing.assert_array_equal(calls.contributions(rows), booster.predict(rows, pred_contrib=True))
+    with pytest.raises(ValueError, match="features"):
+        calls.contributions(matrix[:2, :-1])
 
 
 def test_unknown_codes_are_scored_with_a_caveat(scorer, sample_offers_raw):
@@ -157,7 +163,7 @@ def test_unknown_codes_are_scored_with_a_caveat(scorer, sample_offers_raw):
 
 
 def test_lower_job_quality_changes_are_not_advised_by_default(scorer, sample_offers_raw):
-    assert set(ServingParams().advice_excluded) == {"offer_fixed_term_contract", "offer_part_time"}
+    assert set(ServingParams.load().advice_excluded) == {"offer_fixed_term_contract", "offer_part_time"}
     advised = {r["change"] for r in _advice(scorer.score(sample_offers_raw).results)}
     assert not advised & {"offer_fixed_term_contract", "offer_part_time"}
 
@@ -172,7 +178,7 @@ def test_excluded_changes_are_never_advised(trained_store_env, sample_offers_raw
     advised = {r["change"] for r in _advice(Scorer(champion).score(sample_offers_raw).results)}
     assert advised, "no advice at all on the real offers: nothing to exclude"
     excluded = tuple(sorted(advised))[:1]
-    kept = Scorer(champion, replace(ServingParams(), advice_excluded=excluded)).score(sample_offers_raw)
+    kept = Scorer(champion, replace(ServingParams.load(), advice_excluded=excluded)).score(sample_offers_raw)
     assert not {r["change"] for r in _advice(kept.results)} & set(excluded)
 
 
@@ -198,3 +204,25 @@ def test_an_unknown_excluded_change_is_refused_naming_it(tmp_path, monkeypatch):
 
 def _advice(results):
     return [advice for result in results for advice in result["recommendations"]]
+
+
+def test_serving_params_come_from_params_yaml_only():
+    import pytest
+    import yaml
+
+    with pytest.raises(TypeError):
+        ServingParams()  # no default in code: params.yaml is the one definition
+    raw = yaml.safe_load(open("params.yaml", encoding="utf-8"))["serving"]
+    loaded = ServingParams.load()
+    assert {**raw, "advice_excluded": tuple(raw["advice_excluded"])} == loaded.__dict__
+
+
+def test_top_orders_of_a_batch_are_each_rows_factors_order():
+    from serving.explain import top_orders
+
+    rows = np.array([[0.1, -0.5, 0.0, 0.2], [0.0, 0.0, 0.0, 0.0], [0.3, -0.3, 1e-12, 0.1]])
+    names = ["salary_shown", "positions", "weekly_hours", "contract_months"]
+    orders = top_orders(rows, 3)
+    assert orders == [[1, 3, 0], [], [0, 1, 3]]
+    for row, order in zip(rows, orders, strict=True):
+        assert [f["feature"] for f in factors(names, row, {}, None, top=3)] == [names[i] for i in order]
