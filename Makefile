@@ -57,12 +57,14 @@ mlflow-ui: $(STAMP) ## The MLflow UI on 127.0.0.1:5000
 bench: $(STAMP) ## Benchmarks (throughput, latency, memory); results under benchmarks/results/
 	$(BIN)/python -m benchmarks
 
-# Test workers (pytest-xdist): one per core of CI's two. Each worker builds the session's shared
-# histories and champion once; tests/conftest.py keeps a module (and all of tests/monitoring) on one worker.
+# Test workers (pytest-xdist): one per core of CI's two. --dist loadfile keeps each module on one
+# worker, so its module fixtures (a training, a server) are built once; each worker builds the
+# session's shared histories and champion when it first needs them. (--dist loadgroup would group
+# finer, but pytest-xdist 3.8 sets the node id in a way pytest 9 no longer reads: it does not group.)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) ## The whole test suite (unit, data checks, integration, browser, notebooks)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 notebooks: $(STAMP) ## Execute the notebooks (executed copies in reports/notebooks/)
 	$(BIN)/python notebooks/run.py

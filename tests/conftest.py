@@ -1,7 +1,5 @@
 """Shared fixtures: small generated histories, written once per test session."""
 
-from pathlib import Path
-
 import pytest
 
 from hardtofill.telemetry import switch_off_telemetry
@@ -9,21 +7,6 @@ from hardtofill.telemetry import switch_off_telemetry
 switch_off_telemetry()
 
 SMALL = {"offers": 40_000, "months": 14, "seed": 7}
-TESTS = Path(__file__).resolve().parent
-# Directories whose modules share costly session fixtures: kept on one pytest-xdist worker, so that
-# those fixtures are built once (tests/monitoring: four drifting histories and a champion).
-ONE_WORKER_DIRECTORIES = {"monitoring"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under `make test` (pytest-xdist, --dist loadgroup) every module stays on one worker, so its
-    module fixtures (a training, a server) are built once; without xdist the mark does nothing."""
-    for item in items:
-        parts = Path(item.path).resolve().relative_to(TESTS).parts
-        group = parts[0] if parts[0] in ONE_WORKER_DIRECTORIES else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def small_history_path(tmp_path_factory):
     """A small history: 40,000 offers over 14 months (2023-01 to 2024-02)."""
