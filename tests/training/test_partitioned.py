@@ -44,3 +44,37 @@ def test_month_by_month_features_and_context_equal_the_whole_history_s(histories
 def test_until_after_the_extraction_is_refused(histories):
     with pytest.raises(ValueError, match="after the extraction date"):
         training_data(histories[1], "2031-01-01", load_params().context)
+
+
+def test_large_json_lines_are_trained_on_month_by_month_with_the_same_rows(histories, monkeypatch):
+    """Above IN_MEMORY_MAX_OFFERS, JSON lines go through a temporary Parquet history (bounded
+    memory): the same rows and context as reading them at once, the JSON file's identity."""
+    import training.data
+    from training.data import file_sha256
+
+    lines, _ = histories
+    params = load_params()
+    whole = prepare(load_history(lines, None, progress=False), params.context, {})
+    monkeypatch.setattr(training.data, "IN_MEMORY_MAX_OFFERS", 1_000)
+    notes = []
+    by_month = training_data(lines, None, params.context, notes.append)
+    assert any("temporary Parquet history" in note for note in notes)  # the bounded path was taken
+    pd.testing.assert_frame_equal(whole.frame, by_month.frame, check_dtype=False)
+    _assert_same_snapshot(whole, by_month)
+    assert by_month.identity["dataset_path"] == str(lines)
+    assert by_month.identity["dataset_sha256"] == file_sha256(lines)
+
+
+def test_large_json_lines_with_a_bad_line_are_refused_naming_it(histories, monkeypatch, tmp_path):
+    import gzip
+
+    import training.data
+
+    lines, _ = histories
+    with gzip.open(lines, "rb") as stream:
+        records = stream.read().splitlines()
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b"\n".join(records[:1500] + [b'{"offer": {"id": "X"}'] + records[1500:3000]) + b"\n")
+    monkeypatch.setattr(training.data, "IN_MEMORY_MAX_OFFERS", 1_000)
+    with pytest.raises(ValueError, match=r"line 1501: not JSON"):
+        training_data(broken, None, load_params().context)
