@@ -49,7 +49,8 @@ def _train(path: str, store: str) -> dict:
 
     outcome = train(path, progress=False)
     return {"test_roc_auc": round(outcome.metrics["test_roc_auc"], 4), "trees": int(outcome.metrics["trees"]),
-            "promoted": outcome.promoted, "steps_seconds": outcome.timings}
+            "promoted": outcome.promoted, "steps_seconds": outcome.timings,
+            "steps_peak_rss_mb": outcome.peaks_mb}
 
 
 def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float]:

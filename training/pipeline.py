@@ -6,6 +6,7 @@ A run that fails or is killed before the end never touches `champion`.
 """
 
 import json
+import resource
 import subprocess
 import tempfile
 import time
@@ -36,6 +37,8 @@ class TrainingOutcome:
     gates: list[GateResult] = field(default_factory=list)
     previous_champion: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # The process's memory high-water mark (MB) at the end of each step: where the peak is reached.
+    peaks_mb: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -55,6 +58,7 @@ class Steps:
         self.total = total
         self.task = None
         self.timings: dict[str, float] = {}  # seconds per step, for benchmarks and profiling
+        self.peaks_mb: dict[str, float] = {}  # memory high-water mark after each step
         self._current, self._since = "start", time.perf_counter()
 
     def __enter__(self):
@@ -68,6 +72,7 @@ class Steps:
     def step(self, description: str) -> None:
         now = time.perf_counter()
         self.timings[self._current] = round(self.timings.get(self._current, 0.0) + now - self._since, 2)
+        self.peaks_mb[self._current] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         self._current, self._since = description.split(":")[0].split(" on ")[0].split(" of ")[0], now
         self.progress.update(self.task, description=description)
         self.progress.advance(self.task)
@@ -148,7 +153,7 @@ def train(history_path: Path | None = None, until: str | None = None, params: Pa
             trained = run_stages(history_path, until, params, Path(scratch), steps, progress, scheduler)
         outcome = log_and_promote(trained, energy, params, Path(scratch), steps)
         steps.step("done")
-        outcome.timings = steps.timings
+        outcome.timings, outcome.peaks_mb = steps.timings, steps.peaks_mb
         return outcome
 
 

@@ -100,6 +100,8 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
         raise TrainingError(str(error)) from None
     masks = split.masks(frame)
     rows = {part: frame[masks[part]] for part in PARTS}
+    # The parts are copies: the whole history's frame goes before the model matrices are built.
+    prepared.frame = frame = None
     categories = learn_categories(rows["train"])
     return Data(split=split, rows=rows, x={p: to_model_frame(rows[p], categories) for p in PARTS},
                 y={p: rows[p]["label"].to_numpy(int) for p in PARTS}, categories=categories,
