@@ -3,9 +3,9 @@ history, time, CPU time and peak memory for 100k, 300k and 1M offers (5M with --
 in a fresh process, and a plot of them against the number of offers (benchmarks/results/scale.png).
 
 Issue 13 asks 1M offers trained with at most 2 GB peak memory, time and memory near-linear.
-`python -m benchmarks.scale_bench [--quick] [--full] [--train-only]` (quick: 100k only; full:
-adds 5M, about an hour on 2 idle cores and 5 GB of scratch disk; train-only: the Parquet
-histories already ingested are reused, ingest not measured). The machine's load average is
+`python -m benchmarks.scale_bench [--quick] [--full] [--train-only] [--sizes=N,N]` (quick: 100k
+only; full: adds 5M, about an hour on 2 idle cores and 5 GB of scratch disk; train-only: the
+Parquet histories already ingested are reused, ingest not measured; sizes: those only). The machine's load average is
 recorded at the start and the end of each stage: on a shared machine, wall times grow with it,
 CPU time and memory do not. Progress lines go to stderr every 30 s.
 """
@@ -101,9 +101,10 @@ def _measured(function, *args) -> dict:
     return {**result, "load_average_1min": [load_before, round(os.getloadavg()[0], 2)]}
 
 
-def main(quick: bool = False, full: bool = False, train_only: bool = False) -> dict:
+def main(quick: bool = False, full: bool = False, train_only: bool = False, sizes: tuple[int, ...] = ()) -> dict:
     SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
-    sizes = SIZES[:1] if quick else FULL_SIZES if full else SIZES
+    name = f"scale_{'_'.join(str(n) for n in sizes)}" if sizes else "scale_quick" if quick else "scale"
+    sizes = sizes or (SIZES[:1] if quick else FULL_SIZES if full else SIZES)
     runs = {}
     for offers in sizes:
         lines = _lines(offers)
@@ -127,11 +128,12 @@ def main(quick: bool = False, full: bool = False, train_only: bool = False) -> d
             f"train_{name}": {str(n): round(a + b * n, 1) for n in (5_000_000, 10_000_000)}
             for name in ("cpu_seconds", "tree_peak_rss_mb")
             for a, b in [linear_fit([(int(k), v["train"][name]) for k, v in trained.items()])]}
-    name = "scale_quick" if quick else "scale"
     save_result(name, result)
     plot(runs, RESULTS_DIR / f"{name}.png")
     return result
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, full="--full" in sys.argv, train_only="--train-only" in sys.argv)
+    chosen = [a.removeprefix("--sizes=") for a in sys.argv if a.startswith("--sizes=")]
+    main(quick="--quick" in sys.argv, full="--full" in sys.argv, train_only="--train-only" in sys.argv,
+         sizes=tuple(int(n) for n in chosen[0].split(",")) if chosen else ())
