@@ -50,7 +50,7 @@ def _train(path: str, store: str) -> dict:
     outcome = train(path, progress=False)
     return {"test_roc_auc": round(outcome.metrics["test_roc_auc"], 4), "trees": int(outcome.metrics["trees"]),
             "promoted": outcome.promoted, "steps_seconds": outcome.timings,
-            "steps_peak_rss_mb": outcome.peaks_mb}
+            "steps_cpu_seconds": outcome.cpu_seconds, "steps_peak_rss_mb": outcome.peaks_mb}
 
 
 def linear_fit(points: list[tuple[float, float]]) -> tuple[float, float]:
