@@ -78,3 +78,21 @@ def test_large_json_lines_with_a_bad_line_are_refused_naming_it(histories, monke
     monkeypatch.setattr(training.data, "IN_MEMORY_MAX_OFFERS", 1_000)
     with pytest.raises(ValueError, match=r"line 1501: not JSON"):
         training_data(broken, None, load_params().context)
+
+
+def test_an_outcome_before_its_offer_s_creation_month_is_refused(histories, tmp_path):
+    """One pass is exact only if every event falls at or after its offer's creation: a history
+    where an outcome precedes it is refused, naming the file, not trained on silently."""
+    import gzip
+    import json
+
+    lines, _ = histories
+    with gzip.open(lines, "rb") as stream:
+        records = [json.loads(line) for line in stream.read().splitlines()[:3000]]
+    late = records[-1]  # the last offer: created in a later month than the first ones
+    late["lifecycle"].update(outcome="filled", outcome_date=records[0]["offer"]["dateCreation"])
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    ingest(broken, tmp_path / "broken.parquet", progress=False)
+    with pytest.raises(ValueError, match="precedes its creation month"):
+        training_data(tmp_path / "broken.parquet", None, load_params().context)
