@@ -5,7 +5,9 @@ in a fresh process, and a plot of them against the number of offers (benchmarks/
 Issue 13 asks 1M offers trained with at most 2 GB peak memory, time and memory near-linear.
 `python -m benchmarks.scale_bench [--quick] [--full] [--train-only] [--sizes=N,N]` (quick: 100k
 only; full: adds 5M, about an hour on 2 idle cores and 5 GB of scratch disk; train-only: the
-Parquet histories already ingested are reused, ingest not measured; sizes: those only). The machine's load average is
+Parquet histories already ingested are reused, ingest not measured; sizes: those only, saved as
+results/scale_<sizes>.json; `--combine --sizes=N,N` merges such one-size results into scale.json
+and scale.png). The machine's load average is
 recorded at the start and the end of each stage: on a shared machine, wall times grow with it,
 CPU time and memory do not. Progress lines go to stderr every 30 s.
 """
@@ -121,19 +123,38 @@ def main(quick: bool = False, full: bool = False, train_only: bool = False, size
         _log(f"{offers:,} offers: " + "; ".join(
             f"{stage} {m['seconds']:.0f} s ({m['cpu_seconds']:.0f} s CPU), peak {m['tree_peak_rss_mb']:.0f} MB"
             for stage, m in run.items()))
+    return _save(name, runs)
+
+
+def _save(name: str, runs: dict) -> dict:
     result = {"runs": runs, "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
     trained = {k: v for k, v in runs.items() if "train" in v}
     if len(trained) > 1:  # a straight line through the measures, for the sizes not run
         result["linear_extrapolation"] = {
-            f"train_{name}": {str(n): round(a + b * n, 1) for n in (5_000_000, 10_000_000)}
-            for name in ("cpu_seconds", "tree_peak_rss_mb")
-            for a, b in [linear_fit([(int(k), v["train"][name]) for k, v in trained.items()])]}
+            f"train_{measured}": {str(n): round(a + b * n, 1) for n in (5_000_000, 10_000_000)}
+            for measured in ("cpu_seconds", "tree_peak_rss_mb")
+            for a, b in [linear_fit([(int(k), v["train"][measured]) for k, v in trained.items()])]}
     save_result(name, result)
     plot(runs, RESULTS_DIR / f"{name}.png")
     return result
 
 
+def combine(sizes: tuple[int, ...]) -> dict:
+    """scale.json and scale.png from runs of one size each (results/scale_<offers>.json), for
+    sizes measured one at a time (e.g. on a shared machine, each when its history was ready)."""
+    import json
+
+    runs = {}
+    for offers in sizes:
+        measured = json.loads((RESULTS_DIR / f"scale_{offers}.json").read_text(encoding="utf-8"))
+        runs[str(offers)] = {**measured["runs"][str(offers)], "ran_at": measured["ran_at"]}
+    return _save("scale", runs)
+
+
 if __name__ == "__main__":
     chosen = [a.removeprefix("--sizes=") for a in sys.argv if a.startswith("--sizes=")]
+    if "--combine" in sys.argv:
+        combine(tuple(int(n) for n in chosen[0].split(",")))
+        sys.exit(0)
     main(quick="--quick" in sys.argv, full="--full" in sys.argv, train_only="--train-only" in sys.argv,
          sizes=tuple(int(n) for n in chosen[0].split(",")) if chosen else ())
