@@ -20,8 +20,10 @@ def combination_codes(frame: pd.DataFrame, columns: list[str] | tuple[str, ...])
         key = key * (len(uniques) + 1) + (codes + 1)
     codes, _ = pd.factorize(key)
     first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
-    rows = frame[columns].iloc[first].astype(object).itertuples(index=False, name=None)
-    return codes, [tuple(None if pd.isna(v) else v for v in row) for row in rows]
+    firsts = frame[columns].iloc[first]
+    # Missing values to None in one vectorised step (pd.isna per value was most of the cost).
+    rows = firsts.astype(object).where(firsts.notna().to_numpy(), None)
+    return codes, list(rows.itertuples(index=False, name=None))
 
 
 def map_combinations(frame: pd.DataFrame, columns: list[str] | tuple[str, ...], function) -> pd.Series:

@@ -82,17 +82,73 @@ def prepare(history: History, context_params: ContextSection, identity: dict) ->
                         identity=identity)
 
 
+# Above this many offers, JSON lines are not parsed into whole-history frames (about 4.8 GB at
+# 1M offers) but ingested into a temporary Parquet folder first (streamed, 50,000 lines at a time)
+# and trained on month by month, as a `hardtofill ingest` folder is: bounded memory either way.
+# Below it, reading them at once is quicker (no ingest pass) and the rows are the same.
+IN_MEMORY_MAX_OFFERS = 200_000
+
+
+def history_size(path: Path) -> int:
+    """Offers in a history before any `until`: rows of a Parquet history (files' metadata), lines
+    of JSON lines (streamed, not parsed)."""
+    from features.columnar import history_dataset, is_columnar
+    from features.ingest import _open_lines
+
+    path = Path(path)
+    if is_columnar(path):
+        return history_dataset(path).count_rows()
+    if not path.is_file():
+        raise FileNotFoundError(f"offer history {path} not found (run `hardtofill generate`)")
+    return sum(1 for line in _open_lines(path) if line.strip())
+
+
 def training_data(path: Path, until: str | None, context_params: ContextSection,
-                  note=lambda _: None) -> TrainingData:
+                  note=lambda _: None, offers: int | None = None) -> TrainingData:
     """The training data of a history: month by month from a Parquet folder (bounded memory,
-    training.partitioned), all at once from JSON lines or a single Parquet file."""
-    if Path(path).is_dir():
+    training.partitioned), and from JSON lines above IN_MEMORY_MAX_OFFERS through a temporary
+    Parquet folder; all at once from smaller JSON lines or a single Parquet file. `offers`: the
+    history's size when the caller counted it already (history_size)."""
+    path = Path(path)
+    if path.is_dir():
         from training.partitioned import prepare_partitioned
 
-        return prepare_partitioned(Path(path), until, context_params, note)
+        return prepare_partitioned(path, until, context_params, note)
+    if path.suffix != ".parquet":
+        offers = history_size(path) if offers is None else offers
+        if offers > IN_MEMORY_MAX_OFFERS:
+            return _via_parquet(path, until, context_params, note, offers)
     history = load_history(path, until, progress=False)
     note(f"Building features of {len(history):,} offers")
     return prepare(history, context_params, dataset_identity(path, history, until))
+
+
+def _via_parquet(path: Path, until: str | None, context_params: ContextSection, note, offers: int) -> TrainingData:
+    """Large JSON lines: streamed into a temporary Parquet folder, then trained on month by month.
+    As when they are read at once, a bad line or an offer without its lifecycle stops training."""
+    import tempfile
+
+    import pyarrow.dataset as ds
+
+    from features.columnar import history_dataset, ingest
+    from training.partitioned import prepare_partitioned
+
+    with tempfile.TemporaryDirectory(prefix="hardtofill-lines-") as scratch:
+        note(f"Ingesting the {offers:,} offers of {path.name} into a temporary Parquet history "
+             f"(more than {IN_MEMORY_MAX_OFFERS:,}: trained month by month)")
+        folder = Path(scratch) / "history"
+        report = ingest(path, folder, progress=False)
+        if report.rejected:
+            first = report.first_rejections[0]
+            raise ValueError(f"{path}: line {first['line']}: {first['error']} ({report.rejected:,} bad lines; "
+                             "`hardtofill ingest` keeps the others and lists them)")
+        bare = history_dataset(folder).count_rows(filter=ds.field("outcome").is_null())
+        if bare:
+            raise ValueError(f"{path}: {bare:,} offers lack the 'lifecycle' field (bare API offers cannot be "
+                             "labelled)")
+        prepared = prepare_partitioned(folder, until, context_params, note)
+    prepared.identity.update(dataset_path=str(path), dataset_sha256=file_sha256(path))
+    return prepared
 
 
 def dataset_identity(path: Path, history: History, until: str | None) -> dict:

@@ -1,13 +1,14 @@
 """Training data from a Parquet history, one month at a time, in bounded memory.
 
-Two passes over the month partitions (features.partitioned says why this is exact):
-1. each month's offers -> their context events, spilled to a scratch folder by the month they
-   fall in, and small per-(key, month) tables;
-2. each month's offers -> features with the context of that month (state before it + its
-   events), kept in compact columns; the parsed offer frames are dropped as soon as used.
+One pass over the month partitions, in order (features.partitioned says why this is exact):
+every event an offer causes (its opening, closing, label known, label leaving the window) falls
+at or after its creation, so when month m is reached the partitions up to m hold every event
+before the end of m. For each month: its offers -> their context events, spilled to a scratch
+folder by the month they fall in, and small per-(key, month) tables folded into the running
+ones; then the same parsed offers -> features with the context of that month (state before it +
+its events), kept in compact columns; the month's frames are dropped as soon as used.
 Peak memory: one month's offers and parsing, plus the features of the whole history (about
-45 numbers or shared strings per offer), instead of the whole history's parsed frames and
-context events.
+45 numbers or shared strings per offer). Each month is read and parsed once.
 """
 
 import tempfile
@@ -92,6 +93,14 @@ def spilled_events(scratch: Path, month: int) -> list[dict[str, pd.DataFrame]]:
     return pieces
 
 
+def _month_groups(parts: list[Partition]) -> list[list[Partition]]:
+    """The partitions grouped by month folder (a large month may span several files), in order."""
+    groups: dict[str, list[Partition]] = {}
+    for part in parts:
+        groups.setdefault(part.path.parent.name, []).append(part)
+    return list(groups.values())
+
+
 def prepare_partitioned(path: Path, until: str | None, context: ContextSection,
                         note: Callable[[str], None] = lambda _: None) -> TrainingData:
     """training.data.prepare's TrainingData, built month by month from a Parquet history."""
@@ -101,38 +110,44 @@ def prepare_partitioned(path: Path, until: str | None, context: ContextSection,
     parts, extracted_at = partitions(Path(path), until)
     context_params = ContextParams.from_dict(context.model_dump())
     last_month = int(month_number(np.array([extracted_at.value]))[0])
-    offers, first, last = 0, None, None
+    offers, first, last, tables, index = 0, None, None, None, 0
+    groups = _month_groups(parts)
+    frames = []
     with tempfile.TemporaryDirectory(prefix="hardtofill-events-") as scratch:
         scratch = Path(scratch)
-        contributions = []
-        for index, part in enumerate(parts):
-            note(f"Context events: month {index + 1} of {len(parts)}")
-            history = part.read()
-            if not len(history):
+        for number, group in enumerate(groups, start=1):
+            note(f"Features: month {number} of {len(groups)}")
+            read, contributions, month = [], [], None
+            for part in group:
+                history = part.read()
+                if not len(history):
+                    continue
+                parsed = parse_offer_fields(history.offers)
+                events = month_events(parsed, history.lifecycle, context_params, last_month)
+                month = int(month_number(history.offers["created_at"].iloc[:1].to_numpy(dtype="datetime64[ns]")
+                                         .astype(np.int64))[0])
+                if events.events and min(events.events) < month:
+                    raise ValueError(f"{part.path}: an offer's outcome or label precedes its creation month "
+                                     f"({np.datetime64(min(events.events), 'M')})")
+                events_by_month(iter([(index, events.events)]), scratch)
+                index += 1
+                events.events = {}  # spilled
+                contributions.append(events)
+                read.append((history, parsed))
+                created = history.offers["created_at"]
+                offers += len(history)
+                first = created.min() if first is None else min(first, created.min())
+                last = created.max() if last is None else max(last, created.max())
+            if not read:
                 continue
-            parsed = parse_offer_fields(history.offers)
-            events = month_events(parsed, history.lifecycle, context_params, last_month)
-            events_by_month(iter([(index, events.events)]), scratch)
-            events.events = {}  # spilled
-            contributions.append(events)
-            created = history.offers["created_at"]
-            offers += len(history)
-            first = created.min() if first is None else min(first, created.min())
-            last = created.max() if last is None else max(last, created.max())
-        tables = ContextTables.combine(contributions, context_params)
-        del contributions
-        frames = []
-        for index, part in enumerate(parts):
-            note(f"Features: month {index + 1} of {len(parts)}")
-            history = part.read()
-            if not len(history):
-                continue
-            month = int(month_number(history.offers["created_at"].iloc[:1].to_numpy(dtype="datetime64[ns]")
-                                     .astype(np.int64))[0])
-            context = tables.context_for(month, spilled_events(scratch, month))
-            features = _features_from_parsed(parse_offer_fields(history.offers), context, with_audit=True)
-            frames.append(_labelled_frame(history, features, extracted_at))
-        snapshot_context = tables.context_for(last_month, spilled_events(scratch, last_month))
+            # Running tables: this month's totals folded into those of the months before.
+            tables = ContextTables.combine(([tables] if tables is not None else []) + contributions, context_params)
+            month_context = tables.context_for(month, spilled_events(scratch, month))
+            for history, parsed in read:
+                features = _features_from_parsed(parsed, month_context, with_audit=True)
+                frames.append(_labelled_frame(history, features, extracted_at))
+            del read, parsed, history, month_context
+        snapshot_context = tables.context_for(last_month, spilled_events(scratch, last_month)) if tables else None
     identity = {
         "dataset_path": str(path), "dataset_sha256": _dataset_sha256(Path(path)), "dataset_offers": offers,
         "dataset_first_created": first.isoformat() if first is not None else None,

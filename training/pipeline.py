@@ -6,6 +6,7 @@ A run that fails or is killed before the end never touches `champion`.
 """
 
 import json
+import resource
 import subprocess
 import tempfile
 import time
@@ -36,6 +37,9 @@ class TrainingOutcome:
     gates: list[GateResult] = field(default_factory=list)
     previous_champion: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # The process's memory high-water mark (MB) at the end of each step: where the peak is reached.
+    peaks_mb: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # per step
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -55,7 +59,9 @@ class Steps:
         self.total = total
         self.task = None
         self.timings: dict[str, float] = {}  # seconds per step, for benchmarks and profiling
-        self._current, self._since = "start", time.perf_counter()
+        self.peaks_mb: dict[str, float] = {}  # memory high-water mark after each step
+        self.cpu_seconds: dict[str, float] = {}  # CPU time per step: what a loaded machine does not inflate
+        self._current, self._since, self._cpu_since = "start", time.perf_counter(), time.process_time()
 
     def __enter__(self):
         self.progress.__enter__()
@@ -68,7 +74,11 @@ class Steps:
     def step(self, description: str) -> None:
         now = time.perf_counter()
         self.timings[self._current] = round(self.timings.get(self._current, 0.0) + now - self._since, 2)
-        self._current, self._since = description.split(":")[0].split(" on ")[0].split(" of ")[0], now
+        self.peaks_mb[self._current] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        cpu = time.process_time()
+        self.cpu_seconds[self._current] = round(self.cpu_seconds.get(self._current, 0.0) + cpu - self._cpu_since, 2)
+        self._current = description.split(":")[0].split(" on ")[0].split(" of ")[0]
+        self._since, self._cpu_since = now, cpu
         self.progress.update(self.task, description=description)
         self.progress.advance(self.task)
 
@@ -148,7 +158,7 @@ def train(history_path: Path | None = None, until: str | None = None, params: Pa
             trained = run_stages(history_path, until, params, Path(scratch), steps, progress, scheduler)
         outcome = log_and_promote(trained, energy, params, Path(scratch), steps)
         steps.step("done")
-        outcome.timings = steps.timings
+        outcome.timings, outcome.peaks_mb, outcome.cpu_seconds = steps.timings, steps.peaks_mb, steps.cpu_seconds
         return outcome
 
 

@@ -78,23 +78,19 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
               progress: bool = False, on_read=None, note=None) -> Data:
     """Read the history (generated first when it is the missing default one), as known at
     `until`, label it, build the features and split it by time. A Parquet folder (`hardtofill
-    ingest`) is read one month at a time, in bounded memory (training.partitioned); JSON lines
-    or a single Parquet file all at once. `on_read(offers)` once the offers are counted,
-    `note(text)` for progress within the month-by-month reading."""
-    from training.data import dataset_identity, load_history, prepare, training_data
+    ingest`), or JSON lines of more than training.data.IN_MEMORY_MAX_OFFERS offers, is read one
+    month at a time, in bounded memory (training.partitioned); smaller JSON lines or a single
+    Parquet file all at once. `on_read(offers)` once the offers are counted, `note(text)` for
+    progress within the month-by-month reading."""
+    from training.data import history_size, training_data
     from training.split import SplitError, time_split
 
     path = _existing_history(Path(history_path), Path(default_path), progress)
     try:
-        if path.is_dir():
-            if on_read is not None:
-                on_read(_offers_in_folder(path))
-            prepared = training_data(path, until, params.context, note or (lambda _: None))
-        else:
-            history = load_history(path, until, progress=False)
-            if on_read is not None:
-                on_read(len(history))
-            prepared = prepare(history, params.context, dataset_identity(path, history, until))
+        offers = history_size(path)
+        if on_read is not None:
+            on_read(offers)
+        prepared = training_data(path, until, params.context, note or (lambda _: None), offers=offers)
     except ValueError as error:
         raise TrainingError(str(error).splitlines()[0]) from None
     frame = prepared.frame
@@ -104,17 +100,12 @@ def load_data(history_path: Path, until: str | None, params: Params, default_pat
         raise TrainingError(str(error)) from None
     masks = split.masks(frame)
     rows = {part: frame[masks[part]] for part in PARTS}
+    # The parts are copies: the whole history's frame goes before the model matrices are built.
+    prepared.frame = frame = None
     categories = learn_categories(rows["train"])
     return Data(split=split, rows=rows, x={p: to_model_frame(rows[p], categories) for p in PARTS},
                 y={p: rows[p]["label"].to_numpy(int) for p in PARTS}, categories=categories,
                 identity=prepared.identity, context=prepared.context.snapshot(prepared.extracted_at))
-
-
-def _offers_in_folder(path: Path) -> int:
-    """Offers of a Parquet history, from the files' metadata (before any `until`): progress only."""
-    from features.columnar import history_dataset
-
-    return history_dataset(path).count_rows()
 
 
 def load_data_on_cluster(history_path: Path, until: str | None, params: Params, default_path: Path,
@@ -199,7 +190,7 @@ def evaluate(data: Data, fitted: Fitted, params: Params) -> Evaluation:
 
     train, test, y_test = data.rows["train"], data.rows["test"], data.y["test"]
     scores = {"model": fitted.probability["test"],
-              "logistic": fit_logistic(train, params.training.logistic)(test),
+              "logistic": fit_logistic(train, params.training.logistic, params.training.seed)(test),
               "baseline_rate": rate_baseline(train, params.training.baseline_rate.smoothing)(test),
               "oracle": test["oracle"].to_numpy(float)}
     bins, top = params.calibration.ece_bins, params.risk_bands.high_share
