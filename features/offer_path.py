@@ -17,7 +17,8 @@ from features.spec import AUDIT_COLUMNS, FEATURES
 
 CONTEXT_FEATURES = ("ctx_hard_rate_occupation_department", "ctx_hard_rate_occupation_region",
                     "ctx_hard_rate_national", "ctx_labelled_occupation_department",
-                    "ctx_open_occupation_department", "ctx_open_occupation_region")
+                    "ctx_open_occupation_department", "ctx_open_occupation_region",
+                    "ctx_employer_offers", "ctx_employer_matured", "ctx_employer_hard_rate")
 
 
 def offer_values(offer: Offer) -> dict:
