@@ -87,7 +87,8 @@ def test_employer_history_counts_only_earlier_offers_and_outcomes_matured_before
     # is the market's own (which, being the market's, may count A's outcome once it is known).
     pd.testing.assert_series_equal(quick.loc[b, columns[:2]], slow.loc[b, columns[:2]])
     for world in (quick, slow):
-        assert world.loc[b, "ctx_employer_hard_rate"] == pytest.approx(world.loc[b, "ctx_hard_rate_occupation_department"])
+        market = world.loc[b, "ctx_hard_rate_occupation_department"]
+        assert world.loc[b, "ctx_employer_hard_rate"] == pytest.approx(market)
     # The offer without an employer has no employer history, and is nobody's history.
     assert quick.loc[n, ["ctx_employer_offers", "ctx_employer_matured"]].tolist() == [0.0, 0.0]
     # C comes after A matured: A's outcome counts, and moves C's employer rate (the test can fail).
