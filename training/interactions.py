@@ -112,9 +112,10 @@ def interaction_analysis(booster, calibrator, model_x: pd.DataFrame, contributio
         known = model_x["ctx_employer_matured"].astype(float) > 0
         excess = (model_x["ctx_employer_hard_rate"].astype(float)
                   - model_x["ctx_hard_rate_occupation_department"].astype(float))
-        metrics["employer_history_share_known"] = float(known.mean())
-        metrics["employer_history_mean_abs_shap_known"] = float(employer_shap[known].abs().mean())
-        metrics["employer_history_shap_slope"] = _slope(excess[known].to_numpy(), employer_shap[known].to_numpy())
+        key = "interaction_employer_history_"
+        metrics[f"{key}share_known"] = float(known.mean())
+        metrics[f"{key}mean_abs_shap_known"] = float(employer_shap[known].abs().mean())
+        metrics[f"{key}shap_slope"] = _slope(excess[known].to_numpy(), employer_shap[known].to_numpy())
 
     # Advice direction: the same offers, 10 % better paid.
     for key, codes in (("low", LOW_SKILLED), ("managers", MANAGERS)):
@@ -148,8 +149,8 @@ def card_lines(metrics: dict[str, float]) -> list[str]:
         f"- Size x contract: large minus small establishments, CDI {f('interaction_cdi_large_minus_small_shap')}, "
         f"CDD {f('interaction_cdd_large_minus_small_shap')} log-odds (documented: CDI harder, CDD easier in large "
         "ones).",
-        f"- Employer history: {metrics.get('employer_history_share_known', float('nan')):.0%} of offers come from an "
-        f"employer with matured outcomes; for them the employer features move the score by "
-        f"{f('employer_history_mean_abs_shap_known')} log-odds on average, with slope "
-        f"{f('employer_history_shap_slope')} per unit of the employer's hard rate above the market's (the same "
-        "employer's offers share a tendency: Davis, Faberman and Haltiwanger).", ""]
+        f"- Employer history: {metrics.get('interaction_employer_history_share_known', float('nan')):.0%} of offers "
+        "come from an employer with matured outcomes; for them the employer features move the score by "
+        f"{f('interaction_employer_history_mean_abs_shap_known')} log-odds on average, with slope "
+        f"{f('interaction_employer_history_shap_slope')} per unit of the employer's hard rate above the market's "
+        "(the same employer's offers share a tendency: Davis, Faberman and Haltiwanger).", ""]
