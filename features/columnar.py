@@ -34,6 +34,9 @@ HISTORY_SCHEMA = pa.schema(
     [pa.field(name, _TYPES.get(name, _TEXT)) for name in OFFER_COLUMNS]
     + [pa.field("outcome", _TEXT), pa.field("outcome_at", _TIME), pa.field("extracted_at", _TIME),
        pa.field("oracle", pa.float64()), pa.field("month", _TEXT)])
+# Columns a history ingested by an earlier version lacks: read as missing (the employer's
+# pseudonym: such offers get no employer context, the market's values instead).
+ADDED_LATER = ("employer_key",)
 MANIFEST = "_ingest.json"  # files starting with "_" are not read as data by pyarrow
 REJECTED = "_rejected.jsonl"
 CHUNK_LINES = 50_000
@@ -221,12 +224,16 @@ def read_table(path: Path, columns: list[str] | None = None, filter=None) -> pa.
     """The history's rows (only `columns` when given), months in order, lines in file order."""
     dataset = history_dataset(path)
     wanted = [c for c in (columns or HISTORY_SCHEMA.names) if c in dataset.schema.names]
-    missing = sorted(set(columns or []) - set(dataset.schema.names))
+    absent = set(columns or []) - set(dataset.schema.names)
+    missing = sorted(absent - set(ADDED_LATER))
     if missing:
         raise ValueError(f"{path}: no column {', '.join(missing)} in this history")
     fragments = sorted(dataset.get_fragments(filter=filter), key=lambda f: _file_order(f.path))
     tables = [fragment.to_table(columns=wanted, filter=filter) for fragment in fragments]
-    return pa.concat_tables(tables) if tables else dataset.schema.empty_table().select(wanted)
+    table = pa.concat_tables(tables) if tables else dataset.schema.empty_table().select(wanted)
+    for name in (c for c in columns or [] if c in absent):  # a history ingested before the column existed
+        table = table.append_column(HISTORY_SCHEMA.field(name), pa.nulls(len(table), HISTORY_SCHEMA.field(name).type))
+    return table.select([c for c in (columns or HISTORY_SCHEMA.names) if c in table.column_names])
 
 
 def read_history_columnar(path: Path, columns: list[str] | tuple[str, ...] | None = None,

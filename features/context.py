@@ -6,7 +6,12 @@ For an offer created at time t, only what was known before t counts:
   level when counts are small;
 - offers of the occupation open at t in the department and the region;
 - the market salary of the occupation in the region: the median yearly salary shown by offers
-  published before the start of t's month.
+  published before the start of t's month;
+- the employer's history (its keyed pseudonym, features.employer): how many offers it published
+  before t, and of those whose 30-day outcome had matured before t (created 30 days or more
+  before t), how many were not filled within 30 days; no window, and an offer without an
+  employer has no employer history. The employer level reuses the event table: `d_open` counts
+  offers published (never closed), `d_labelled`/`d_hard` the matured outcomes.
 
 The context is a table of dated events (a label becoming known, a label leaving the window, an
 offer opening or closing). A value at t is the sum of the events before t, found by binary
@@ -28,7 +33,9 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_region": ("rome_code", "region"),
     "occupation": ("rome_code",),
     "national": (),
+    "employer": ("employer_key",),
 }
+EMPLOYER_LEVEL = "employer"
 SALARY_LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_region": ("rome_code", "region"),
     "occupation": ("rome_code",),
@@ -41,8 +48,12 @@ CONTEXT_COLUMNS = (
     "ctx_labelled_occupation_department",
     "ctx_open_occupation_department",
     "ctx_open_occupation_region",
+    "ctx_employer_offers",
+    "ctx_employer_matured",
+    "ctx_employer_hard_rate",
     "salary_market",
 )
+MISSING_KEY = "?"  # context_key of a missing value
 _NS = np.int64
 _MIN_TIME = np.iinfo(np.int64).min
 
@@ -56,6 +67,7 @@ class ContextParams:
     smoothing: float
     prior_rate: float
     salary_min_offers: int
+    employer_smoothing: float
 
     @classmethod
     def from_dict(cls, params: dict | None) -> "ContextParams":
@@ -76,7 +88,7 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 
 def context_key(*values) -> str:
     """The key of one combination of values in the context's tables."""
-    return "|".join("?" if v is None else str(v) for v in values)
+    return "|".join(MISSING_KEY if v is None else str(v) for v in values)
 
 
 def _time(values: pd.Series) -> np.ndarray:
@@ -108,6 +120,33 @@ def _events(labelled: pd.DataFrame, params: ContextParams) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _employer_events(labelled: pd.DataFrame) -> pd.DataFrame:
+    """The employer level's dated deltas: an offer counts as published from its creation, and its
+    30-day outcome once matured, at creation + 30 days (the horizon: every label is decided by
+    then). Not when the outcome was first known: a quick fill known at day 5 would otherwise
+    count before the slow offers created with it, and bias the recent history toward "filled"."""
+    from features.labels import HORIZON
+
+    has_label = labelled["label"].notna().to_numpy()
+    label = labelled["label"].fillna(0).to_numpy()
+    created = _time(labelled["created_at"])
+    rows = np.arange(len(labelled))
+    parts = [(rows[has_label], created[has_label] + HORIZON.value, 1.0, label[has_label], 0.0),
+             (rows, created, 0.0, 0.0, 1.0)]
+    return pd.concat([pd.DataFrame({"row": r, "time": t, "d_labelled": dl, "d_hard": dh, "d_open": do})
+                      for r, t, dl, dh, do in parts], ignore_index=True)
+
+
+def level_events(level: str, events: pd.DataFrame, employer_events: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
+    """One level's events with their keys (row dropped): the employer level has its own events,
+    and none for offers without an employer (they are not one big employer)."""
+    chosen = employer_events if level == EMPLOYER_LEVEL else events
+    keyed = chosen.assign(key=keys[chosen["row"].to_numpy()]).drop(columns="row")
+    if level == EMPLOYER_LEVEL:
+        keyed = keyed[keyed["key"] != MISSING_KEY]
+    return keyed
+
+
 @dataclass
 class MarketContext:
     """Events per level and shown salaries; `as_of` is set on snapshots."""
@@ -125,13 +164,12 @@ class MarketContext:
         salary_yearly_mid); `labelled`: its lifecycle with label and label_known_at, same rows."""
         params = params or ContextParams.from_dict(None)
         events = _events(labelled.reset_index(drop=True), params)
+        employer_events = _employer_events(labelled.reset_index(drop=True))
         places = parsed.reset_index(drop=True)
         by_level = {}
         for level, columns in LEVELS.items():
-            keys = _keys(places, columns).to_numpy()
-            level_events = events.assign(key=keys[events["row"].to_numpy()]).drop(columns="row")
-            by_level[level] = level_events.sort_values(["key", "time"], kind="stable",
-                                                       ignore_index=True)
+            keyed = level_events(level, events, employer_events, _keys(places, columns).to_numpy())
+            by_level[level] = keyed.sort_values(["key", "time"], kind="stable", ignore_index=True)
         return cls(events=by_level, salaries=_monthly_salaries(places, params), params=params)
 
     def snapshot(self, as_of: pd.Timestamp) -> "MarketContext":
@@ -155,6 +193,8 @@ class MarketContext:
     def lookup(self, parsed: pd.DataFrame) -> pd.DataFrame:
         """Context columns for offers (rome_code, department, region, created_at), same index."""
         times = _time(parsed["created_at"])
+        if "employer_key" not in parsed.columns:  # offers given without their employer: none known
+            parsed = parsed.assign(employer_key=None)
         counts = {level: self._counts(level, _keys(parsed, columns).to_numpy(), times)
                   for level, columns in LEVELS.items()}
         return pd.DataFrame(context_columns(counts, self._salary_market(parsed), self.params), index=parsed.index)
@@ -211,10 +251,19 @@ class MarketContext:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         as_of = pd.Timestamp(meta.pop("as_of")) if meta.get("as_of") else None
         meta.pop("as_of", None)
-        events = {level: pd.read_parquet(directory / f"events_{level}.parquet") for level in LEVELS}
+        events = {level: _read_events(directory / f"events_{level}.parquet") for level in LEVELS}
         salaries = {level: pd.read_parquet(directory / f"salaries_{level}.parquet")
                     for level in SALARY_LEVELS}
         return cls(events=events, salaries=salaries, params=ContextParams(**meta), as_of=as_of)
+
+
+def _read_events(path: Path) -> pd.DataFrame:
+    """A level's events; none for a level added after the context was saved (the employer level
+    of a champion trained before it: every offer then has no employer history)."""
+    if path.is_file():
+        return pd.read_parquet(path)
+    return pd.DataFrame({"key": pd.Series(dtype=object), "time": pd.Series(dtype="int64"),
+                         **{c: pd.Series(dtype=float) for c in ("d_labelled", "d_hard", "d_open")}})
 
 
 _EPOCH_MS = 946_684_800_000  # 2000-01-01: times are milliseconds since then
@@ -244,6 +293,10 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
         "ctx_labelled_occupation_department": counts["occupation_department"][:, 0],
         "ctx_open_occupation_department": counts["occupation_department"][:, 2],
         "ctx_open_occupation_region": counts["occupation_region"][:, 2],
+        "ctx_employer_offers": counts["employer"][:, 2],
+        "ctx_employer_matured": counts["employer"][:, 0],
+        # Toward the occupation's rate in the department: an employer without history is neutral.
+        "ctx_employer_hard_rate": _smoothed(counts["employer"], department, params.employer_smoothing),
         "salary_market": salary_market,
     }
 

@@ -23,7 +23,7 @@ OFFER_COLUMNS = (
     "qualification_code", "salary_label", "working_time_converted", "working_time_label",
     "work_study", "positions", "accessible_th", "adapted_company", "naf_division",
     "employer_size_label", "origin", "licence_required", "licence_desired", "diploma_levels",
-    "diploma_required", "competences_count", "languages_required",
+    "diploma_required", "competences_count", "languages_required", "employer_key",
 )
 
 
@@ -60,6 +60,7 @@ def offer_row(offer: Offer) -> tuple:
         any(f.exigence == "E" for f in offer.formations),
         len(offer.competences),
         sum(1 for language in offer.langues if language.exigence == "E"),
+        offer.entreprise.pseudonym,  # the keyed pseudonym only, never the name (features.employer)
     )
 
 

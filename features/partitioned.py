@@ -19,7 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.context import _MIN_TIME, LEVELS, SALARY_LEVELS, ContextParams, MarketContext, _events, _keys
+from features.context import (
+    _MIN_TIME,
+    LEVELS,
+    SALARY_LEVELS,
+    ContextParams,
+    MarketContext,
+    _employer_events,
+    _events,
+    _keys,
+    level_events,
+)
 from features.labels import label_offers
 
 DELTAS = ["d_labelled", "d_hard", "d_open"]
@@ -51,17 +61,16 @@ def month_events(parsed: pd.DataFrame, lifecycle: pd.DataFrame, params: ContextP
     after `last_month` are dropped (no offer is looked up then)."""
     parsed = parsed.reset_index(drop=True)
     labelled = label_offers(lifecycle.reset_index(drop=True))
-    events = _events(labelled, params)
-    month = month_number(events["time"].to_numpy())
-    keep = month <= last_month
-    events, month = events[keep], month[keep]
+    events, employer_events = _events(labelled, params), _employer_events(labelled)
     by_month: dict[int, dict[str, pd.DataFrame]] = {}
     totals = {}
     for level, columns in LEVELS.items():
-        keys = _keys(parsed, columns).to_numpy()
-        level_events = events.assign(key=keys[events["row"].to_numpy()], month=month).drop(columns="row")
-        totals[level] = level_events.groupby(["key", "month"], sort=True)[DELTAS].sum().reset_index()
-        for number, piece in level_events.groupby("month", sort=True):
+        keyed = level_events(level, events, employer_events, _keys(parsed, columns).to_numpy())
+        month = month_number(keyed["time"].to_numpy())
+        keep = month <= last_month
+        dated = keyed[keep].assign(month=month[keep])
+        totals[level] = dated.groupby(["key", "month"], sort=True)[DELTAS].sum().reset_index()
+        for number, piece in dated.groupby("month", sort=True):
             by_month.setdefault(int(number), {})[level] = piece[EVENT_COLUMNS]
     shown = parsed[parsed["salary_yearly_mid"].notna()]
     created_month = month_number(shown["created_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64))

@@ -3,7 +3,8 @@
 Field names are the API's. Unknown extra fields are tolerated and ignored. Personal data stops
 here: `contact`, `agence`, the employer's name, description and logo, and every free-text
 comment are not fields of these models, so validation drops them and nothing after ingestion
-can see them.
+can see them. The employer's SIRET or name is only read to make its keyed pseudonym
+(features.employer), the one employer identifier kept.
 
 Every declared field is bounded (hostile or careless input): texts by length, codes whose value
 reaches the features or the store by pattern (no room for a name, a phone or an e-mail), numbers
@@ -20,12 +21,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     StringConstraints,
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -79,8 +82,26 @@ class LieuTravail(ApiModel):
 
 
 class Entreprise(ApiModel):
-    # Only whether it is an "entreprise adaptée": the name may be a person's name (sole traders).
+    # Only whether it is an "entreprise adaptée" as a field: the name may be a person's name (sole
+    # traders). The employer's SIRET or name is read once, here, and kept only as its keyed
+    # pseudonym (features.employer), a private attribute: not a field, not in the OpenAPI schema.
     entrepriseAdaptee: StrictBool | None = None
+    _pseudonym: str | None = PrivateAttr(None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _pseudonymise(cls, data: object, handler) -> "Entreprise":
+        entreprise = handler(data)
+        if isinstance(data, dict):
+            from features.employer import employer_pseudonym
+
+            entreprise._pseudonym = employer_pseudonym(data.get("siret"), data.get("nom"))
+        return entreprise
+
+    @property
+    def pseudonym(self) -> str | None:
+        """The employer's pseudonym (HMAC of its SIRET or name), None when the offer names nobody."""
+        return self._pseudonym
 
 
 class Salaire(ApiModel):

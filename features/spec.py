@@ -60,6 +60,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("ctx_open_occupation_department", "numeric",
             "le nombre d'offres ouvertes de ce métier dans le département"),
     Feature("ctx_open_occupation_region", "numeric", "le nombre d'offres ouvertes de ce métier dans la région"),
+    # The employer's own history (its pseudonym only, features.employer), strictly before the offer.
+    Feature("ctx_employer_offers", "numeric", "le nombre d'offres déjà publiées par cet employeur"),
+    Feature("ctx_employer_matured", "numeric",
+            "le nombre d'offres de cet employeur dont le résultat à 30 jours était connu"),
+    Feature("ctx_employer_hard_rate", "numeric",
+            "la part des offres passées de cet employeur non pourvues en 30 jours"),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "categorical")

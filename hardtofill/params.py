@@ -37,6 +37,7 @@ class ContextSection(Section):
     smoothing: NonNegative
     prior_rate: Share
     salary_min_offers: Count
+    employer_smoothing: NonNegative
 
 
 # ---- training ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Defaults are local: files under the working directory (the repository when run t
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,10 @@ class Settings(BaseSettings):
         Path("data/offers_history.parquet"),
         description="The offer history used by training: the Parquet folder of `hardtofill ingest` "
                     "(generated and ingested when missing) or JSON lines (.jsonl, .jsonl.gz).",
+    )
+    employer_key: SecretStr | None = Field(
+        None, description="Secret key of the employer pseudonyms (HMAC-SHA256 of the employer's SIRET or "
+        "name): training and serving must share it. Unset: a random key created once in <data_dir>/employer_key.",
     )
     params_path: Path = Field(Path("params.yaml"), description="Training and monitoring parameters.")
     tracking_uri: str = Field(

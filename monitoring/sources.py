@@ -2,7 +2,9 @@
 replayed as if the service had scored it (the backfill). Both give monitoring.analysis.PeriodData."""
 
 from collections.abc import Iterator
+from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 
 from features.ingest import History, utc
@@ -33,10 +35,11 @@ def backfill(history: History, champion, periods: list[Period]) -> Iterator[Peri
     from serving.scoring import ScoringCore
 
     core = ScoringCore(champion)
+    past = _past_context(history, champion.context, periods)
     for period in periods:
         in_period = history.between(period.start, period.end)
         if len(in_period):
-            current = core.score_frame(in_period.offers)
+            current = _score(core, in_period.offers, past, champion.context.as_of)
             known_at = min(period.end + HORIZON, history.extracted_at)
             # Only the period's offers are replayed as of then: their outcomes are all we read.
             matured_rows = with_labels(current, in_period.as_of(known_at).lifecycle, known_at)
@@ -45,6 +48,38 @@ def backfill(history: History, champion, periods: list[Period]) -> Iterator[Peri
             matured_rows = current.assign(label=pd.Series(dtype=float))
         yield PeriodData(period=period, current=current, matured=matured_rows, feedback=pd.DataFrame(),
                          source="backfill")
+
+
+def _past_context(history: History, snapshot, periods: list[Period]):
+    """The history's point-in-time context as the champion knew it (until its snapshot's date),
+    for offers published before that date; None when no period starts before it.
+
+    The snapshot holds everything known at its date: for an earlier offer, that includes the
+    offers published after it and its own 30-day outcome (the employer's history counts them:
+    a train/serve skew, and a leak of the label, that training never had). Such offers are seen
+    as training saw them, each as of its own publication."""
+    from features.build import context_from_history
+
+    as_of = snapshot.as_of
+    if as_of is None or not periods or periods[0].start >= as_of:
+        return None
+    known = history.as_of(min(as_of, history.extracted_at))
+    return context_from_history(known.offers, known.lifecycle, asdict(snapshot.params))
+
+
+def _score(core, offers: pd.DataFrame, past, as_of) -> pd.DataFrame:
+    """Offers published before `as_of` scored with the point-in-time context `past`, later ones
+    with the champion's snapshot (as the service, loaded at `as_of`, would have); original order."""
+    early = (offers["created_at"] < as_of).to_numpy() if past is not None else np.zeros(len(offers), bool)
+    if not early.any():
+        return core.score_frame(offers)
+    if early.all():
+        return core.score_frame(offers, context=past)
+    positions = np.concatenate([np.flatnonzero(early), np.flatnonzero(~early)])
+    parts = [core.score_frame(offers[early].reset_index(drop=True), context=past),
+             core.score_frame(offers[~early].reset_index(drop=True))]
+    scored = pd.concat(parts, ignore_index=True)
+    return scored.iloc[np.argsort(positions, kind="stable")].reset_index(drop=True)
 
 
 def store_lifecycle(scores: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:

@@ -139,12 +139,13 @@ class ScoringCore:
                 for p in np.asarray(probabilities, float).tolist()]
 
     # --- monitoring's backfill ----------------------------------------------------------------
-    def score_frame(self, offers: pd.DataFrame) -> pd.DataFrame:
+    def score_frame(self, offers: pd.DataFrame, context=None) -> pd.DataFrame:
         """Offer frame -> the rows the service would have stored: features, audit_* groups,
-        offer_id, created_at, probability, risk (the vectorised path, for whole periods)."""
+        offer_id, created_at, probability, risk (the vectorised path, for whole periods).
+        `context`: the market context to read (default: the champion's snapshot)."""
         from features.build import build_features
 
-        features = build_features(offers, self.champion.context, with_audit=True)
+        features = build_features(offers, self.champion.context if context is None else context, with_audit=True)
         probabilities = self.probabilities(self.matrix_from_frame(features))
         return features.assign(offer_id=offers["offer_id"].to_numpy(), created_at=offers["created_at"].to_numpy(),
                                probability=probabilities, risk=self.risk(probabilities))

@@ -5,6 +5,7 @@ training (temporary MLflow store), real Evidently reports and workspace, product
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.monitoring.conftest import BACKFILL_FROM as FROM
@@ -79,3 +80,40 @@ def test_no_drift_no_drift_alert(backfilled):
     assert alerting_periods(summary, "drift") == [], summary["alerts"]
     assert summary["alerts"] == [] and result.exit_code == 0, result.output
     assert "No alert" in result.output
+
+
+def test_offers_before_the_champions_date_are_seen_as_training_saw_them(drift_histories, monitoring_env):
+    """The champion's snapshot knows everything until its date: an earlier offer's later
+    offers and its own 30-day outcome (the employer's history counts both). The backfill sees
+    such offers as training did, each as of its publication; later ones with the snapshot."""
+    from dataclasses import asdict
+
+    from features.build import history_features
+    from features.ingest import read_history, utc
+    from features.labels import label_offers
+    from monitoring.periods import periods_between
+    from monitoring.sources import backfill
+    from serving.scoring import ScoringCore
+    from training.champion import load_champion
+    from training.data import TRAINING_COLUMNS
+
+    champion = load_champion(alias="champion")
+    as_of = champion.context.as_of
+    history = read_history(drift_histories["none"], progress=False, columns=TRAINING_COLUMNS)
+    august, september = periods_between(utc("2023-08-01"), history.extracted_at, "month")[:2]
+    assert august.end == as_of == september.start
+    replayed = {data.period.label: data.current.set_index("offer_id") for data in
+                backfill(history, champion, [august, september])}
+    known = history.as_of(as_of)
+    training, _ = history_features(known.offers, label_offers(known.lifecycle), asdict(champion.context.params))
+    training.index = known.offers["offer_id"].to_numpy()
+    employer = ["ctx_employer_offers", "ctx_employer_matured", "ctx_employer_hard_rate"]
+    before = replayed[august.label]
+    np.testing.assert_allclose(before[employer].to_numpy(), training.loc[before.index, employer].to_numpy())
+    # The snapshot would have counted each August offer among its employer's offers.
+    frozen = ScoringCore(champion).score_frame(history.between(august.start, august.end).offers)
+    assert (frozen["ctx_employer_offers"].to_numpy() > before["ctx_employer_offers"].to_numpy()).mean() > 0.5
+    after = replayed[september.label]
+    served = ScoringCore(champion).score_frame(history.between(september.start, september.end).offers)
+    np.testing.assert_allclose(after[employer].to_numpy(), served[employer].to_numpy())
+    np.testing.assert_allclose(after["probability"].to_numpy(), served["probability"].to_numpy())
