@@ -80,8 +80,10 @@ def test_explain_gives_all_contributions_base_rate_and_the_crpa_items(server, ap
     answer = response.json()
     assert answer["model"] == all_scored["model"] and "conseiller décide" in answer["notice"]
     assert answer["probability"] == pytest.approx(all_scored["results"][3]["probability"], abs=1e-12)
+    from features.spec import FEATURE_NAMES
+
     contributions = answer["contributions"]
-    assert len(contributions) == 36
+    assert sorted(c["feature"] for c in contributions) == sorted(FEATURE_NAMES)  # every feature, once
     assert answer["base_value"] + sum(c["contribution"] for c in contributions) == pytest.approx(
         answer["raw_score"], abs=1e-9)
     assert 0 < answer["base_rate"] < 1
