@@ -82,6 +82,7 @@ class TrainingParams(Section):
     monotone: dict[str, Literal[-1, 0, 1]]
     logistic: LogisticParams
     baseline_rate: BaselineRateParams
+    baseline_max_rows: Annotated[int, Field(ge=1000)]
     reference_rows: Annotated[int, Field(ge=100)]
     shap_rows: Annotated[int, Field(ge=100)]
     dependence_plots: Annotated[int, Field(ge=0)]

@@ -54,16 +54,11 @@ def logistic_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# The logistic baseline is fitted on a seeded sample of at most this many training offers: its
-# scikit-learn pipeline (object copies, one-hot, scaling) took about 1.3 KB per row, the largest
-# step of a 1M-offer training (0.9 GB over 2 GB), while a few hundred coefficients are as well
-# estimated from 300,000 rows. The cluster path samples for the same reason (training.distributed).
-LOGISTIC_MAX_ROWS = 300_000
-
-
-def fit_logistic(train: pd.DataFrame, params: LogisticParams, seed: int = 0):
-    if len(train) > LOGISTIC_MAX_ROWS:
-        train = train.sample(LOGISTIC_MAX_ROWS, random_state=seed)
+def fit_logistic(train: pd.DataFrame, params: LogisticParams, max_rows: int, seed: int = 0):
+    """Fitted on a seeded sample of at most `max_rows` training offers (params.yaml
+    training.baseline_max_rows says why)."""
+    if len(train) > max_rows:
+        train = train.sample(max_rows, random_state=seed)
     pipeline = logistic_pipeline(params)
     pipeline.fit(logistic_frame(train), train["label"].to_numpy(int))
 

@@ -13,7 +13,7 @@ Flow (features.partitioned explains why the context is exact):
    the best validation log loss are kept, as lgb.early_stopping does on one machine.
 What reaches the client: the validation and test months (for calibration, evaluation,
 fairness and gates, as on one machine), a sample of the training months (at most
-BASELINE_ROWS, for the baselines), the context snapshot and the model; training.stages
+params.yaml training.baseline_max_rows, for the baselines), the context snapshot and the model; training.stages
 (load_data_on_cluster) makes them the data stage's Data, and the stages after it (calibrate,
 evaluate, audit, explain) and training.pipeline's log and promote are those of one machine.
 """
@@ -26,8 +26,6 @@ import pandas as pd
 
 from features.spec import CATEGORICAL, to_model_frame
 from hardtofill.params import Params, TrainingParams
-
-BASELINE_ROWS = 500_000  # training rows the baselines (rate, logistic) are fitted on, at most
 
 
 class ClusterError(RuntimeError):
@@ -199,7 +197,7 @@ def fit_on_cluster(path: Path, until: str | None, params: Params, scheduler: str
         booster = _fit(client, frames, train_months, categories, training)
         eval_months = split.validation + split.test
         local = [f for f in client.gather([client.submit(_rows, f, eval_months) for f in frames]) if len(f)]
-        share = min(1.0, BASELINE_ROWS / max(train_count, 1))
+        share = min(1.0, training.baseline_max_rows / max(train_count, 1))
         sample = pd.concat(client.gather([client.submit(_sample, f, train_months, share, training.seed)
                                           for f in frames]), ignore_index=True)
         worker_peaks = client.run(_peak_rss_mb)  # what each worker needed: sizing a real cluster

@@ -190,7 +190,8 @@ def evaluate(data: Data, fitted: Fitted, params: Params) -> Evaluation:
 
     train, test, y_test = data.rows["train"], data.rows["test"], data.y["test"]
     scores = {"model": fitted.probability["test"],
-              "logistic": fit_logistic(train, params.training.logistic, params.training.seed)(test),
+              "logistic": fit_logistic(train, params.training.logistic, params.training.baseline_max_rows,
+                                       params.training.seed)(test),
               "baseline_rate": rate_baseline(train, params.training.baseline_rate.smoothing)(test),
               "oracle": test["oracle"].to_numpy(float)}
     bins, top = params.calibration.ece_bins, params.risk_bands.high_share
