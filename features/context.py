@@ -34,8 +34,16 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "occupation": ("rome_code",),
     "national": (),
     "employer": ("employer_key",),
+    "department": ("department",),
+    "commune": ("commune_code",),
+    "family": ("rome_subdomain",),
+    "family_department": ("rome_subdomain", "department"),
+    "domain_commune": ("rome_domain", "commune_code"),
 }
 EMPLOYER_LEVEL = "employer"
+# Levels where an offer missing one of the key's values counts nowhere (offers without an
+# employer are not one big employer, offers without a commune not one big commune).
+KNOWN_KEY_LEVELS = frozenset({EMPLOYER_LEVEL, "commune", "domain_commune"})
 SALARY_LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_region": ("rome_code", "region"),
     "occupation": ("rome_code",),
@@ -51,6 +59,11 @@ CONTEXT_COLUMNS = (
     "ctx_employer_offers",
     "ctx_employer_matured",
     "ctx_employer_hard_rate",
+    "ctx_hard_rate_department",
+    "ctx_hard_rate_commune",
+    "ctx_labelled_commune",
+    "ctx_hard_rate_family_department",
+    "ctx_hard_rate_domain_commune",
     "salary_market",
 )
 MISSING_KEY = "?"  # context_key of a missing value
@@ -88,7 +101,7 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 
 def context_key(*values) -> str:
     """The key of one combination of values in the context's tables."""
-    return "|".join(MISSING_KEY if v is None else str(v) for v in values)
+    return "|".join(MISSING_KEY if v is None or v != v else str(v) for v in values)
 
 
 def _time(values: pd.Series) -> np.ndarray:
@@ -137,13 +150,20 @@ def _employer_events(labelled: pd.DataFrame) -> pd.DataFrame:
                       for r, t, dl, dh, do in parts], ignore_index=True)
 
 
+def _known_keys(keys: np.ndarray) -> np.ndarray:
+    """Which keys have every value given (no "?" part), checked once per distinct key."""
+    codes, uniques = pd.factorize(keys)
+    known = np.array([MISSING_KEY not in str(key).split("|") for key in uniques], dtype=bool)
+    return known[codes] if len(codes) else np.zeros(0, dtype=bool)
+
+
 def level_events(level: str, events: pd.DataFrame, employer_events: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
     """One level's events with their keys (row dropped): the employer level has its own events,
-    and none for offers without an employer (they are not one big employer)."""
+    and the levels of KNOWN_KEY_LEVELS none for offers missing a value of their key."""
     chosen = employer_events if level == EMPLOYER_LEVEL else events
     keyed = chosen.assign(key=keys[chosen["row"].to_numpy()]).drop(columns="row")
-    if level == EMPLOYER_LEVEL:
-        keyed = keyed[keyed["key"] != MISSING_KEY]
+    if level in KNOWN_KEY_LEVELS:
+        keyed = keyed[_known_keys(keyed["key"].to_numpy())]
     return keyed
 
 
@@ -193,8 +213,8 @@ class MarketContext:
     def lookup(self, parsed: pd.DataFrame) -> pd.DataFrame:
         """Context columns for offers (rome_code, department, region, created_at), same index."""
         times = _time(parsed["created_at"])
-        if "employer_key" not in parsed.columns:  # offers given without their employer: none known
-            parsed = parsed.assign(employer_key=None)
+        # Offers given without their employer or commune: none known.
+        parsed = parsed.assign(**{c: None for c in ("employer_key", "commune_code") if c not in parsed.columns})
         counts = {level: self._counts(level, _keys(parsed, columns).to_numpy(), times)
                   for level, columns in LEVELS.items()}
         return pd.DataFrame(context_columns(counts, self._salary_market(parsed), self.params), index=parsed.index)
@@ -286,6 +306,11 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
     occupation = _smoothed(counts["occupation"], national, params.smoothing)
     region = _smoothed(counts["occupation_region"], occupation, params.smoothing)
     department = _smoothed(counts["occupation_department"], region, params.smoothing)
+    # The place and the occupation's family at grains with enough offers: every occupation in the
+    # department then in the commune (the bassin's towns), the family nationally then in the department.
+    area = _smoothed(counts["department"], national, params.smoothing)
+    commune = _smoothed(counts["commune"], area, params.smoothing)
+    family = _smoothed(counts["family"], national, params.smoothing)
     return {
         "ctx_hard_rate_occupation_department": department,
         "ctx_hard_rate_occupation_region": region,
@@ -297,6 +322,11 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
         "ctx_employer_matured": counts["employer"][:, 0],
         # Toward the occupation's rate in the department: an employer without history is neutral.
         "ctx_employer_hard_rate": _smoothed(counts["employer"], department, params.employer_smoothing),
+        "ctx_hard_rate_department": area,
+        "ctx_hard_rate_commune": commune,
+        "ctx_labelled_commune": counts["commune"][:, 0],
+        "ctx_hard_rate_family_department": _smoothed(counts["family_department"], family, params.smoothing),
+        "ctx_hard_rate_domain_commune": _smoothed(counts["domain_commune"], commune, params.smoothing),
         "salary_market": salary_market,
     }
 
