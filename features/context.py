@@ -34,16 +34,15 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "occupation": ("rome_code",),
     "national": (),
     "employer": ("employer_key",),
-    "department": ("department",),
-    "commune": ("commune_code",),
     "family": ("rome_subdomain",),
+    "occupation_department_history": ("rome_code", "department"),
     "family_department": ("rome_subdomain", "department"),
-    "domain_commune": ("rome_domain", "commune_code"),
 }
 EMPLOYER_LEVEL = "employer"
-# Levels where an offer missing one of the key's values counts nowhere (offers without an
-# employer are not one big employer, offers without a commune not one big commune).
-KNOWN_KEY_LEVELS = frozenset({EMPLOYER_LEVEL, "commune", "domain_commune"})
+# Levels counting every matured outcome since the history's start, with no window, as the
+# employer's: an occupation (or its family) in one department has a few offers a month, and
+# the local tension they measure moves slowly, so six months of outcomes are too few.
+HISTORY_LEVELS = frozenset({EMPLOYER_LEVEL, "occupation_department_history", "family_department"})
 SALARY_LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_region": ("rome_code", "region"),
     "occupation": ("rome_code",),
@@ -59,11 +58,8 @@ CONTEXT_COLUMNS = (
     "ctx_employer_offers",
     "ctx_employer_matured",
     "ctx_employer_hard_rate",
-    "ctx_hard_rate_department",
-    "ctx_hard_rate_commune",
-    "ctx_labelled_commune",
+    "ctx_hard_rate_occupation_department_history",
     "ctx_hard_rate_family_department",
-    "ctx_hard_rate_domain_commune",
     "salary_market",
 )
 MISSING_KEY = "?"  # context_key of a missing value
@@ -150,20 +146,14 @@ def _employer_events(labelled: pd.DataFrame) -> pd.DataFrame:
                       for r, t, dl, dh, do in parts], ignore_index=True)
 
 
-def _known_keys(keys: np.ndarray) -> np.ndarray:
-    """Which keys have every value given (no "?" part), checked once per distinct key."""
-    codes, uniques = pd.factorize(keys)
-    known = np.array([MISSING_KEY not in str(key).split("|") for key in uniques], dtype=bool)
-    return known[codes] if len(codes) else np.zeros(0, dtype=bool)
-
-
 def level_events(level: str, events: pd.DataFrame, employer_events: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
-    """One level's events with their keys (row dropped): the employer level has its own events,
-    and the levels of KNOWN_KEY_LEVELS none for offers missing a value of their key."""
-    chosen = employer_events if level == EMPLOYER_LEVEL else events
+    """One level's events with their keys (row dropped): the levels of HISTORY_LEVELS have the
+    employer's events (no window), and the employer level none for offers without an employer
+    (they are not one big employer)."""
+    chosen = employer_events if level in HISTORY_LEVELS else events
     keyed = chosen.assign(key=keys[chosen["row"].to_numpy()]).drop(columns="row")
-    if level in KNOWN_KEY_LEVELS:
-        keyed = keyed[_known_keys(keyed["key"].to_numpy())]
+    if level == EMPLOYER_LEVEL:
+        keyed = keyed[keyed["key"] != MISSING_KEY]
     return keyed
 
 
@@ -213,8 +203,8 @@ class MarketContext:
     def lookup(self, parsed: pd.DataFrame) -> pd.DataFrame:
         """Context columns for offers (rome_code, department, region, created_at), same index."""
         times = _time(parsed["created_at"])
-        # Offers given without their employer or commune: none known.
-        parsed = parsed.assign(**{c: None for c in ("employer_key", "commune_code") if c not in parsed.columns})
+        if "employer_key" not in parsed.columns:  # offers given without their employer: none known
+            parsed = parsed.assign(employer_key=None)
         counts = {level: self._counts(level, _keys(parsed, columns).to_numpy(), times)
                   for level, columns in LEVELS.items()}
         return pd.DataFrame(context_columns(counts, self._salary_market(parsed), self.params), index=parsed.index)
@@ -306,10 +296,7 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
     occupation = _smoothed(counts["occupation"], national, params.smoothing)
     region = _smoothed(counts["occupation_region"], occupation, params.smoothing)
     department = _smoothed(counts["occupation_department"], region, params.smoothing)
-    # The place and the occupation's family at grains with enough offers: every occupation in the
-    # department then in the commune (the bassin's towns), the family nationally then in the department.
-    area = _smoothed(counts["department"], national, params.smoothing)
-    commune = _smoothed(counts["commune"], area, params.smoothing)
+    # Every matured outcome of the occupation, and of its family, in the department (HISTORY_LEVELS).
     family = _smoothed(counts["family"], national, params.smoothing)
     return {
         "ctx_hard_rate_occupation_department": department,
@@ -322,11 +309,9 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
         "ctx_employer_matured": counts["employer"][:, 0],
         # Toward the occupation's rate in the department: an employer without history is neutral.
         "ctx_employer_hard_rate": _smoothed(counts["employer"], department, params.employer_smoothing),
-        "ctx_hard_rate_department": area,
-        "ctx_hard_rate_commune": commune,
-        "ctx_labelled_commune": counts["commune"][:, 0],
+        "ctx_hard_rate_occupation_department_history": _smoothed(
+            counts["occupation_department_history"], region, params.smoothing),
         "ctx_hard_rate_family_department": _smoothed(counts["family_department"], family, params.smoothing),
-        "ctx_hard_rate_domain_commune": _smoothed(counts["domain_commune"], commune, params.smoothing),
         "salary_market": salary_market,
     }
 

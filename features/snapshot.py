@@ -14,7 +14,7 @@ import numpy as np
 
 from features.context import LEVELS, SALARY_LEVELS, MarketContext, context_columns, context_key
 
-PLACE = ("rome_code", "department", "region", "employer_key", "commune_code", "rome_subdomain", "rome_domain")
+PLACE = ("rome_code", "department", "region", "employer_key", "rome_subdomain")
 # The context's clock: events of a snapshot count for offers created after 2000-01-01 (ms resolution).
 CLOCK_START = datetime(2000, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
 _ZERO = (0.0, 0.0, 0.0)
@@ -39,10 +39,10 @@ class SnapshotIndex:
         self._place = lru_cache(maxsize=65_536)(self._place_values)
         self._context = lru_cache(maxsize=65_536)(self._context_values)
 
-    def _place_values(self, rome_code, department, region, employer_key=None, commune_code=None,
-                      rome_subdomain=None, rome_domain=None) -> tuple[dict[str, tuple], float]:
+    def _place_values(self, rome_code, department, region, employer_key=None,
+                      rome_subdomain=None) -> tuple[dict[str, tuple], float]:
         values = {"rome_code": rome_code, "department": department, "region": region, "employer_key": employer_key,
-                  "commune_code": commune_code, "rome_subdomain": rome_subdomain, "rome_domain": rome_domain}
+                  "rome_subdomain": rome_subdomain}
         counts = {level: self._counts[level].get(context_key(*(values[c] for c in columns)), _ZERO)
                   for level, columns in LEVELS.items()}
         market = np.nan

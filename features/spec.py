@@ -66,16 +66,13 @@ FEATURES: tuple[Feature, ...] = (
             "le nombre d'offres de cet employeur dont le résultat à 30 jours était connu"),
     Feature("ctx_employer_hard_rate", "numeric",
             "la part des offres passées de cet employeur non pourvues en 30 jours"),
-    # The place and the occupation's family at grains with enough offers (features.context).
-    Feature("ctx_hard_rate_department", "numeric",
-            "la part récente d'offres difficiles à pourvoir dans le département, tous métiers"),
-    Feature("ctx_hard_rate_commune", "numeric",
-            "la part récente d'offres difficiles à pourvoir dans la commune, tous métiers"),
-    Feature("ctx_labelled_commune", "numeric", "le nombre d'offres récentes dans la commune"),
+    # Every matured outcome since the history's start, no window (features.context HISTORY_LEVELS).
+    Feature("ctx_hard_rate_occupation_department_history", "numeric",
+            "la part des offres de ce métier dans le département non pourvues en 30 jours, depuis le début "
+            "de l'historique"),
     Feature("ctx_hard_rate_family_department", "numeric",
-            "la part récente d'offres difficiles à pourvoir pour cette famille de métiers dans le département"),
-    Feature("ctx_hard_rate_domain_commune", "numeric",
-            "la part récente d'offres difficiles à pourvoir pour ce domaine professionnel dans la commune"),
+            "la part des offres de cette famille de métiers dans le département non pourvues en 30 jours, "
+            "depuis le début de l'historique"),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "categorical")
