@@ -34,8 +34,15 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "occupation": ("rome_code",),
     "national": (),
     "employer": ("employer_key",),
+    "family": ("rome_subdomain",),
+    "occupation_department_history": ("rome_code", "department"),
+    "family_department": ("rome_subdomain", "department"),
 }
 EMPLOYER_LEVEL = "employer"
+# Levels counting every matured outcome since the history's start, with no window, as the
+# employer's: an occupation (or its family) in one department has a few offers a month, and
+# the local tension they measure moves slowly, so six months of outcomes are too few.
+HISTORY_LEVELS = frozenset({EMPLOYER_LEVEL, "occupation_department_history", "family_department"})
 SALARY_LEVELS: dict[str, tuple[str, ...]] = {
     "occupation_region": ("rome_code", "region"),
     "occupation": ("rome_code",),
@@ -51,6 +58,8 @@ CONTEXT_COLUMNS = (
     "ctx_employer_offers",
     "ctx_employer_matured",
     "ctx_employer_hard_rate",
+    "ctx_hard_rate_occupation_department_history",
+    "ctx_hard_rate_family_department",
     "salary_market",
 )
 MISSING_KEY = "?"  # context_key of a missing value
@@ -88,7 +97,7 @@ def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 
 def context_key(*values) -> str:
     """The key of one combination of values in the context's tables."""
-    return "|".join(MISSING_KEY if v is None else str(v) for v in values)
+    return "|".join(MISSING_KEY if v is None or v != v else str(v) for v in values)
 
 
 def _time(values: pd.Series) -> np.ndarray:
@@ -138,9 +147,10 @@ def _employer_events(labelled: pd.DataFrame) -> pd.DataFrame:
 
 
 def level_events(level: str, events: pd.DataFrame, employer_events: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
-    """One level's events with their keys (row dropped): the employer level has its own events,
-    and none for offers without an employer (they are not one big employer)."""
-    chosen = employer_events if level == EMPLOYER_LEVEL else events
+    """One level's events with their keys (row dropped): the levels of HISTORY_LEVELS have the
+    employer's events (no window), and the employer level none for offers without an employer
+    (they are not one big employer)."""
+    chosen = employer_events if level in HISTORY_LEVELS else events
     keyed = chosen.assign(key=keys[chosen["row"].to_numpy()]).drop(columns="row")
     if level == EMPLOYER_LEVEL:
         keyed = keyed[keyed["key"] != MISSING_KEY]
@@ -286,6 +296,8 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
     occupation = _smoothed(counts["occupation"], national, params.smoothing)
     region = _smoothed(counts["occupation_region"], occupation, params.smoothing)
     department = _smoothed(counts["occupation_department"], region, params.smoothing)
+    # Every matured outcome of the occupation, and of its family, in the department (HISTORY_LEVELS).
+    family = _smoothed(counts["family"], national, params.smoothing)
     return {
         "ctx_hard_rate_occupation_department": department,
         "ctx_hard_rate_occupation_region": region,
@@ -297,6 +309,9 @@ def context_columns(counts: dict[str, np.ndarray], salary_market: np.ndarray,
         "ctx_employer_matured": counts["employer"][:, 0],
         # Toward the occupation's rate in the department: an employer without history is neutral.
         "ctx_employer_hard_rate": _smoothed(counts["employer"], department, params.employer_smoothing),
+        "ctx_hard_rate_occupation_department_history": _smoothed(
+            counts["occupation_department_history"], region, params.smoothing),
+        "ctx_hard_rate_family_department": _smoothed(counts["family_department"], family, params.smoothing),
         "salary_market": salary_market,
     }
 

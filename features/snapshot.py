@@ -14,7 +14,7 @@ import numpy as np
 
 from features.context import LEVELS, SALARY_LEVELS, MarketContext, context_columns, context_key
 
-PLACE = ("rome_code", "department", "region", "employer_key")
+PLACE = ("rome_code", "department", "region", "employer_key", "rome_subdomain")
 # The context's clock: events of a snapshot count for offers created after 2000-01-01 (ms resolution).
 CLOCK_START = datetime(2000, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
 _ZERO = (0.0, 0.0, 0.0)
@@ -39,8 +39,10 @@ class SnapshotIndex:
         self._place = lru_cache(maxsize=65_536)(self._place_values)
         self._context = lru_cache(maxsize=65_536)(self._context_values)
 
-    def _place_values(self, rome_code, department, region, employer_key=None) -> tuple[dict[str, tuple], float]:
-        values = {"rome_code": rome_code, "department": department, "region": region, "employer_key": employer_key}
+    def _place_values(self, rome_code, department, region, employer_key=None,
+                      rome_subdomain=None) -> tuple[dict[str, tuple], float]:
+        values = {"rome_code": rome_code, "department": department, "region": region, "employer_key": employer_key,
+                  "rome_subdomain": rome_subdomain}
         counts = {level: self._counts[level].get(context_key(*(values[c] for c in columns)), _ZERO)
                   for level, columns in LEVELS.items()}
         market = np.nan
@@ -52,7 +54,7 @@ class SnapshotIndex:
 
     def lookup(self, places: list[tuple], created: list[datetime]) -> dict[str, np.ndarray]:
         """Context columns (features.context.CONTEXT_COLUMNS) for offers given as
-        (rome_code, department, region, employer_key) and their creation times, one row per offer."""
+        PLACE values and their creation times, one row per offer."""
         n = len(places)
         counts = {level: np.empty((n, 3)) for level in LEVELS}
         market = np.empty(n)

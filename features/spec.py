@@ -66,6 +66,13 @@ FEATURES: tuple[Feature, ...] = (
             "le nombre d'offres de cet employeur dont le résultat à 30 jours était connu"),
     Feature("ctx_employer_hard_rate", "numeric",
             "la part des offres passées de cet employeur non pourvues en 30 jours"),
+    # Every matured outcome since the history's start, no window (features.context HISTORY_LEVELS).
+    Feature("ctx_hard_rate_occupation_department_history", "numeric",
+            "la part des offres de ce métier dans le département non pourvues en 30 jours, depuis le début "
+            "de l'historique"),
+    Feature("ctx_hard_rate_family_department", "numeric",
+            "la part des offres de cette famille de métiers dans le département non pourvues en 30 jours, "
+            "depuis le début de l'historique"),
 )
 FEATURE_NAMES = tuple(f.name for f in FEATURES)
 CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "categorical")

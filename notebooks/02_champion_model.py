@@ -321,7 +321,8 @@ try:
 except ImportError:  # serving not installed: the features' own French descriptions will do
     explain = None
 
-market = champion.context.lookup(labelled[["rome_code", "department", "region", "created_at"]])["salary_market"]
+market = champion.context.lookup(
+    labelled[["rome_code", "rome_subdomain", "department", "region", "created_at"]])["salary_market"]
 examples = [int((labelled["probability"] - labelled.loc[labelled["band"] == band, "probability"].median()).abs()
                 .where(labelled["band"] == band).idxmin()) for band in ("high", "medium", "low")]
 for i in examples:

@@ -110,8 +110,12 @@ def describe(name: str, features: dict, market: float | None, labels: dict | Non
     if name.startswith("ctx_hard_rate"):
         where = {"ctx_hard_rate_occupation_department": "ce métier dans le département",
                  "ctx_hard_rate_occupation_region": "ce métier dans la région",
-                 "ctx_hard_rate_national": "toute la France"}[name]
-        return f"{percent(float(value))} des offres récentes pour {where} ont mis plus de 30 jours à être pourvues"
+                 "ctx_hard_rate_national": "toute la France",
+                 "ctx_hard_rate_occupation_department_history": "ce métier dans le département",
+                 "ctx_hard_rate_family_department": "cette famille de métiers dans le département"}[name]
+        # The last two count every past offer (features.context HISTORY_LEVELS), not recent ones.
+        when = "passées" if name.endswith(("_history", "_family_department")) else "récentes"
+        return f"{percent(float(value))} des offres {when} pour {where} ont mis plus de 30 jours à être pourvues"
     if name.startswith("ctx_"):
         return f"{FEATURE_BY_NAME[name].description} : {float(value):.0f}"
     if name == "month":

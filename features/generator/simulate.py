@@ -31,6 +31,12 @@ TENSION_SHOCK_VOLUME = 1.6
 SALARY_SHIFT = 1.12
 LANGUAGES_SHARE = 0.035  # langues on 18 of the 519 real offers
 NEW_OCCUPATION_SHARE = 0.15
+# Communes: each bassin d'emploi of a department owns a block of this many synthetic INSEE codes
+# (fewer when its department has many bassins), its offers concentrated on the first ones, its
+# towns, with Zipf weights 1/rank^COMMUNE_ZIPF (real offers concentrate in towns).
+COMMUNES_PER_BASSIN = 40
+COMMUNE_ZIPF = 1.1
+COMMUNES_PER_POSTCODE = 5  # neighbouring small communes share a postcode, as they share a post office
 
 SMIC_YEARLY = 21_203.0  # gross minimum wage 2024, 11.65 €/h × 1820 h
 MONTH_VOLUME = (0.95, 0.95, 1.05, 1.08, 1.05, 1.10, 1.00, 0.80, 1.10, 1.05, 0.95, 0.82)
@@ -159,6 +165,7 @@ class _Tables:
         self.mean_cell_logit = float(self.cell_offers @ self.cell_logit)
         self.mean_seasonal = float(self.cell_offers @ self.cell_seasonal)
         self.cell_domain = self.code_domain[self.cell_code]
+        self._place_communes(cells["bassin"].astype(str).to_numpy())
         # National logit of each code (offer-weighted over its bassins): the new codes of the
         # `new_occupations` scenario keep the bassin's deviation from it.
         weight_by_code = np.bincount(self.cell_code, self.cell_offers, len(self.codes))
@@ -201,6 +208,32 @@ class _Tables:
             if crc32(b"rome4" + code.encode()) % 1000 < rome4.migrating_share * 1000:
                 self.rome4_codes[i] = rome4_code(code, taken)
                 taken.add(self.rome4_codes[i])
+
+    def _place_communes(self, cell_bassin: np.ndarray) -> None:
+        """Each bassin of a department gets its own block of INSEE commune numbers (bassins in
+        code order), so that an offer's commune tells its bassin as a real one does."""
+        self.cell_commune_first = np.zeros(len(cell_bassin), dtype=np.int64)
+        self.cell_communes = np.zeros(len(cell_bassin), dtype=np.int64)
+        for department in sorted(set(self.cell_department)):
+            members = np.flatnonzero(self.cell_department == department)
+            bassins, order = np.unique(cell_bassin[members], return_inverse=True)
+            numbers = 999 if len(department) == 2 else 99  # 3 digits after 2 characters, 2 after 3
+            block = max(1, min(COMMUNES_PER_BASSIN, numbers // len(bassins)))
+            self.cell_commune_first[members] = 1 + order * block
+            self.cell_communes[members] = block
+        ranks = np.arange(1, COMMUNES_PER_BASSIN + 1)
+        self.zipf_cumulative = {size: np.cumsum(ranks[:size] ** -COMMUNE_ZIPF) / np.sum(ranks[:size] ** -COMMUNE_ZIPF)
+                                for size in set(self.cell_communes.tolist())}
+
+    def communes(self, cell: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """The commune number (1-999) of offers in these cells: a town of their bassin, the main
+        ones more often."""
+        sizes = self.cell_communes[cell]
+        rank = np.zeros(len(cell), dtype=np.int64)
+        for size, cumulative in self.zipf_cumulative.items():
+            chosen = sizes == size
+            rank[chosen] = np.searchsorted(cumulative, uniform[chosen], side="right").clip(0, size - 1)
+        return self.cell_commune_first[cell] + rank
 
     def cell_weights(self, calendar_month: int, shock_domain: str | None) -> np.ndarray:
         """Expected offers per cell this calendar month: seasonal projects follow their sector's
@@ -412,6 +445,8 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
     status = np.select([cancelled, filled, abandoned], ["cancelled", "filled", "abandoned"], "open")
     hard = fill_days > 30.0
     lacks = (~partner) & (rng.random(n) < np.where(hard, 0.22, 0.05))  # set after publication
+    # The commune, in the offer's bassin, from its own stream.
+    commune_number = tables.communes(cell, np.random.default_rng([config.seed, index, 3]).random(n))
 
     extracted = config.extracted_at
     records = []
@@ -458,10 +493,15 @@ def generate_month(config: GeneratorConfig, tables: _Tables, index: int, n: int,
         }
         if presence["commune"][i]:
             # INSEE commune codes: 2-character departments take 3 digits, overseas (3) take 2.
-            commune = (f"{department}{int(rng.integers(1, 400)):03d}"[-5:] if len(department) == 2
-                       else f"{department}{int(rng.integers(1, 30)):02d}")
-            postal = ("20" if department in ("2A", "2B") else department) + "000"
-            offer["lieuTravail"].update({"codePostal": postal[:5], "commune": commune})
+            number = int(commune_number[i])
+            digits = 3 if len(department) == 2 else 2
+            commune = f"{department}{number:0{digits}d}"
+            # The postcode of the commune's group of neighbours (the first commune's number).
+            shared = 1 + (number - 1) // COMMUNES_PER_POSTCODE * COMMUNES_PER_POSTCODE
+            if department in ("2A", "2B"):  # Corse-du-Sud's postcodes are 200xx-201xx, Haute-Corse's the rest
+                shared = shared % 200 if department == "2A" else 200 + shared % 800
+            postal = ("20" if department in ("2A", "2B") else department) + f"{shared:0{digits}d}"
+            offer["lieuTravail"].update({"codePostal": postal, "commune": commune})
         if presence["salary"][i]:
             offer["salaire"]["libelle"] = _salary_libelle(
                 float(offered[i]), float(1.0 if i % 2 else 1.0 + (i % 5) * 0.05),

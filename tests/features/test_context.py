@@ -88,3 +88,29 @@ def test_market_salary_uses_only_offers_published_before_the_month(history):
     assert looked_up["salary_market"].isna().all()  # nothing was published before
     later = context.lookup(parsed[parsed["created_at"] >= utc("2023-06-01")])
     assert later["salary_market"].notna().mean() > 0.99
+
+
+@pytest.mark.parametrize("columns, rate", [
+    (("rome_code", "department"), "ctx_hard_rate_occupation_department_history"),
+    (("rome_subdomain", "department"), "ctx_hard_rate_family_department"),
+])
+def test_whole_history_rates_count_only_outcomes_matured_before_the_offer(history, columns, rate):
+    """The occupation's and its family's rates in the department over the whole history: an
+    outcome counts once its 30 days have passed before the offer's creation, never the offer's
+    own nor a later one (smoothing off, so the rate is the plain share)."""
+    labelled = label_offers(history.lifecycle)
+    context = context_from_history(history.offers, history.lifecycle, {"smoothing": 0.0})
+    parsed = parse_offer_fields(history.offers)
+    late = parsed[parsed["created_at"] > utc("2023-10-01")]
+    busiest = late.groupby(list(columns)).size().idxmax()
+    row = late[(late[list(columns)] == busiest).all(axis=1)].iloc[0]
+    same = (parsed[list(columns)] == busiest).all(axis=1)
+    matured_before = labelled["created_at"] + pd.Timedelta(days=30) < row["created_at"]
+    counted = same & matured_before & labelled["label"].notna()
+    assert not counted[row.name] and counted.sum() >= 10
+    # No window: outcomes older than the six months of the recent rates count too...
+    assert (counted & (labelled["label_known_at"] + pd.Timedelta(days=180) < row["created_at"])).any()
+    # ...and outcomes of the same place not matured yet exist, so counting them would change the rate.
+    assert (same & ~matured_before & labelled["label"].notna()).sum() > 0
+    looked_up = context.lookup(parsed.loc[[row.name]])
+    assert looked_up[rate].iloc[0] == pytest.approx(labelled.loc[counted, "label"].mean())

@@ -232,6 +232,36 @@ def test_missing_fields_are_as_frequent_as_in_real_payloads(frame):
     assert 0.65 <= (frame["contract_type"] == "CDI").mean() <= 0.75  # CDI about 70 %
 
 
+def test_communes_lie_in_their_bassin_and_offers_gather_in_its_towns(frame):
+    """Each bassin of a department owns its own communes, so the commune tells the bassin."""
+    from features.generator.simulate import _Tables
+    from features.parsing import parse_location
+
+    tables = _Tables(load_figures(), GeneratorConfig(offers=1_000, months=1, seed=1))
+    blocks = pd.DataFrame({"department": tables.cell_department, "first": tables.cell_commune_first,
+                           "size": tables.cell_communes}).drop_duplicates()
+    for department, ranges in blocks.groupby("department"):
+        ranges = ranges.sort_values("first")
+        assert (ranges["first"].to_numpy()[1:] >= (ranges["first"] + ranges["size"]).to_numpy()[:-1]).all()
+        assert (ranges["first"] + ranges["size"] - 1).max() <= (999 if len(department) == 2 else 99)
+    drawn = tables.communes(np.arange(len(blocks)).repeat(50) % len(tables.cell_communes),
+                            np.random.default_rng(0).random(50 * len(blocks)))
+    cells = np.arange(len(blocks)).repeat(50) % len(tables.cell_communes)
+    assert ((drawn >= tables.cell_commune_first[cells])
+            & (drawn < tables.cell_commune_first[cells] + tables.cell_communes[cells])).all()
+
+    shown = frame[frame["commune_code"].notna()]
+    assert 0.85 <= len(shown) / len(frame) <= 0.91
+    # The commune and the postcode are in the offer's department.
+    for commune, postcode, department in shown[["commune_code", "postal_code", "department"]].head(2_000).itertuples(
+            index=False):
+        assert parse_location({"commune": commune}).department == department
+        assert parse_location({"codePostal": postcode}).department == department
+    # Offers gather in towns: the busiest tenth of communes has more than half of the offers.
+    counts = shown["commune_code"].value_counts()
+    assert counts.head(len(counts) // 10).sum() > 0.5 * len(shown)
+
+
 def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
