@@ -134,10 +134,14 @@ class HardToFill:
         """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
         advice. Every score is stored with the model version, the features and the audit groups.
         Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
+        from serving.guard import PARSED_OFFERS
         from serving.validation import parse_offers
 
         if self.scorer is None:
             return self._unready(ctx)
+        # Over HTTP the guard has parsed the body and hands the offers over (BentoML then parses
+        # an empty list, not the batch a second time).
+        offers = getattr(ctx.request.state, PARSED_OFFERS, offers)
         limit = self.params.max_batch
         if len(offers) > limit:  # the guard says so first; kept for callers inside the process
             return error(413, f"trop d'offres : {len(offers)} reçues, {limit} au plus par requête", ctx,
