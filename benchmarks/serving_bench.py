@@ -197,8 +197,11 @@ def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: in
     path.unlink(missing_ok=True)
     shutil.rmtree(scratch / "in_process_journal", ignore_errors=True)
     writer = ScoreWriter(PredictionStore(f"sqlite:///{path}"), scratch / "in_process_journal").start()
+    from serving.service import GC_THRESHOLDS
+
     gc.collect()
     gc.freeze()  # as the service does after loading the champion
+    gc.set_threshold(*GC_THRESHOLDS)
     bodies = [orjson.dumps(offer) for offer in offers]
 
     def answer(i: int) -> bytes:
