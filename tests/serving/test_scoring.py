@@ -226,6 +226,7 @@ def test_top_orders_of_a_batch_are_each_rows_factors_order():
     assert orders == [[1, 3, 0], [], [0, 1, 3]]
     for row, order in zip(rows, orders, strict=True):
         assert [f["feature"] for f in factors(names, row, {}, None, top=3)] == [names[i] for i in order]
+        assert top_orders(row.reshape(1, -1), 3) == [order]  # one offer alone: the same order
 
 
 def test_a_batchs_reasons_and_records_are_those_of_each_offer_alone(scorer, sample_offers_raw):
