@@ -64,10 +64,6 @@ def employer_pseudonym(siret: object, name: object) -> str | None:
     identifier = employer_identifier(siret, name)
     if identifier is None:
         return None
-    return _digest(employer_secret(), identifier)
-
-
-@lru_cache(maxsize=65_536)
-def _digest(secret: bytes, identifier: str) -> str:
-    # Employers repeat across offers and requests: one HMAC per employer (and key), not per offer.
-    return hmac.new(secret, identifier.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+    # Not memoised: a cache would keep employers' names (maybe a person's) in memory for good.
+    digest = hmac.new(employer_secret(), identifier.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:PSEUDONYM_LENGTH]
