@@ -30,6 +30,13 @@ class Batching:
         self.store = PredictionStore(settings.store_url)
         self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
         self.scorer = Scorer(load_champion(), ServingParams.load())
+        import gc
+
+        from serving.service import GC_THRESHOLDS
+
+        gc.collect()
+        gc.freeze()  # as the service does
+        gc.set_threshold(*GC_THRESHOLDS)
 
     @bentoml.on_shutdown
     def _flush_scores(self) -> None:
