@@ -179,7 +179,6 @@ def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: in
     (validation, features, one TreeSHAP call, advice, reasons, journal), wall and CPU percentiles;
     batches of 1,000 offers as /score runs them (each offer validated, features, one TreeSHAP call,
     advice in one call, reasons, journal), each stage's CPU time; profiles of both."""
-    import gc
 
     from hardtofill.settings import get_settings
     from serving.score_writer import ScoreWriter
@@ -201,11 +200,9 @@ def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: in
     path.unlink(missing_ok=True)
     shutil.rmtree(scratch / "in_process_journal", ignore_errors=True)
     writer = ScoreWriter(PredictionStore(f"sqlite:///{path}"), scratch / "in_process_journal").start()
-    from serving.service import GC_THRESHOLDS
+    from serving.collector import settle_after_loading
 
-    gc.collect()
-    gc.freeze()  # as the service does after loading the champion
-    gc.set_threshold(*GC_THRESHOLDS)
+    settle_after_loading()  # as the service does after loading the champion
     bodies = [orjson.dumps(offer) for offer in offers]
 
     def answer(i: int) -> bytes:

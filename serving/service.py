@@ -12,7 +12,6 @@ checked one by one here, so that a bad offer in a batch is reported (index, id, 
 field, in French) while the others are scored. Log lines carry no input but a well-formed id.
 """
 
-import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
+from serving.collector import settle_after_loading
 from serving.docs_page import LocalDocsPage
 from serving.guard import RequestGuard
 from serving.schemas import ExplainResponse, FeedbackAnswer, FeedbackRequest, LatestResponse, ScoreResponse
 
 log = logging.getLogger("bentoml.hardtofill")
 HERE = Path(__file__).parent
-# A request frees what it made (reference counting), so young collections only pay off with
-# garbage in cycles, which scoring does not make; with the default (700, 10, 10) a batch of 1,000
-# offers, whose objects all live until its answer, set off ~90 young, 8 middle and ~1 full
-# collection (~20 % of its CPU). At 50,000 net new objects a batch sets off none.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 # GET routes (dashboard page, model card) live in a FastAPI app mounted on the service; BentoML's
 # own routes (its API docs at /, /docs.json, /metrics, /healthz, /readyz) take precedence.
@@ -102,11 +97,8 @@ class HardToFill:
         except Exception as reason:  # a corrupt model file must not take the whole service down
             first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
             self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
-        # The champion's millions of long-lived objects (trees, context index) are moved out of the
-        # collector's sight: full collections scanning them made a batch's validation 5x slower.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        # The champion's long-lived objects out of the collector's sight, young collections rarer.
+        settle_after_loading()
         if self.scorer is None:
             log.error("not ready, no model served: %s", self.unavailable)
         else:

@@ -30,13 +30,9 @@ class Batching:
         self.store = PredictionStore(settings.store_url)
         self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
         self.scorer = Scorer(load_champion(), ServingParams.load())
-        import gc
+        from serving.collector import settle_after_loading
 
-        from serving.service import GC_THRESHOLDS
-
-        gc.collect()
-        gc.freeze()  # as the service does
-        gc.set_threshold(*GC_THRESHOLDS)
+        settle_after_loading()  # as the service does
 
     @bentoml.on_shutdown
     def _flush_scores(self) -> None:
