@@ -278,6 +278,8 @@ def main(quick: bool = False) -> dict:
     seconds = 3.0 if quick else 10.0
     headers = {"Authorization": f"Bearer {key}"}
     single = [orjson.dumps({"offers": [offer]}) for offer in offers]
+    # Batches: the whole real sample (519 distinct offers), twice, cut at 1,000 (as in process).
+    batch = orjson.dumps({"offers": (json.loads(SAMPLE.read_text(encoding="utf-8")) * 2)[:1000]})
     result: dict = {"quick": quick, "champion": champion_note, "offers": "200 real API offers in turn, one per request",
                     "client": "benchmarks/load.py, keep-alive HTTP/1.1 on asyncio", "seconds_per_measure": seconds}
     acknowledged = 0
@@ -292,9 +294,6 @@ def main(quick: bool = False) -> dict:
             result[name] = {"1_client": _measure(server.url, single, auth, seconds, 1),
                             "8_clients": _measure(server.url, single, auth, seconds, 8)}
             if name == "service":
-                # The whole real sample (519 distinct offers), twice, cut at 1,000 (as in process).
-                every = json.loads(SAMPLE.read_text(encoding="utf-8"))
-                batch = orjson.dumps({"offers": (every * 2)[:1000]})
                 times = []
                 with httpx.Client(base_url=server.url, headers=auth, timeout=300) as client:
                     for _ in range(2 if quick else 5):
@@ -314,6 +313,14 @@ def main(quick: bool = False) -> dict:
     try:
         result["service_2_workers"] = {"8_clients": _measure(server.url, single, headers, seconds, 8)}
         acknowledged += result["service_2_workers"]["8_clients"]["ok"]
+        # Two clients sending batches of 1,000: one per worker, both cores.
+        from benchmarks.load import run_load
+
+        batches = run_load(server.url, "/score", [batch], clients=2, seconds=max(seconds, 5.0),
+                           headers=headers).summary()
+        batches["offers_per_second"] = round(1000 * batches["requests_per_second"])
+        result["service_2_workers"]["batch_of_1000_2_clients"] = batches
+        acknowledged += 1000 * batches["ok"]
     finally:
         server.stop()
     # Adaptive batching: the same scoring with and without `batchable=True`, one server, one worker.
@@ -390,7 +397,9 @@ def _write_summary(result: dict) -> None:
         f"8 clients, service / naive peer = {ratios['service_8_clients_over_naive_8_clients']}x with one worker, "
         f"{ratios['service_2_workers_8_clients_over_naive_8_clients']}x with two (target at least 4x).",
         f"- Batches of 1,000 offers (the 519 real offers twice) over HTTP: "
-        f"{service['batch_of_1000']['offers_per_second']} offers/s; in process "
+        f"{service['batch_of_1000']['offers_per_second']} offers/s one at a time (one worker), "
+        f"{result['service_2_workers']['batch_of_1000_2_clients']['offers_per_second']} offers/s with two "
+        "workers and two clients; in process "
         f"{inproc['batch_of_1000_offers_per_second']} offers/s, {inproc['batch_of_1000_offers_per_cpu_second']} "
         "per second of CPU (target 10,000). CPU ms by stage for one batch: "
         + ", ".join(f"{name} {ms}" for name, ms in inproc["batch_of_1000_cpu_ms_by_stage"].items()) + ".",
