@@ -208,6 +208,8 @@ class PredictionStore:
         self.url = url
         self.engine = create_store_engine(url)
         self._active_keys_sql: str | None = None
+        # A SQLite file or memory store on this machine (no network between the service and it).
+        self.local = self.engine.dialect.name == "sqlite"
         from serving.migrate import upgrade_store
 
         before, after = upgrade_store(url, self.engine)
