@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
@@ -178,14 +179,31 @@ def _memoised(function: Callable) -> Callable:
 
 
 @cache
-def _plan(rules: tuple[Rule, ...]) -> tuple[tuple[Callable, tuple[str, ...], tuple[str, ...]], ...]:
-    # Each rule's function (memoised), inputs and output names, looked up once per process.
-    return tuple((rule.function if rule.vectorised is not None else _memoised(rule.function), rule.inputs,
-                  rule.names) for rule in rules)
+def _plan(rules: tuple[Rule, ...]) -> tuple[tuple[Callable, Callable, tuple[str, ...]], ...]:
+    # Each rule's function (memoised), a getter of its inputs (as a tuple) and its output names,
+    # made once per process.
+    return tuple((rule.function if rule.vectorised is not None else _memoised(rule.function),
+                  itemgetter(*rule.inputs) if len(rule.inputs) > 1 else _single(rule.inputs[0]), rule.names)
+                 for rule in rules)
+
+
+def _single(name: str) -> Callable[[dict], tuple]:
+    return lambda values: (values[name],)
 
 
 def derive_offer(values: dict, rules: tuple[Rule, ...] = RULES) -> dict:
     """The same rules on one offer's values (features.ingest.OFFER_COLUMNS), in place."""
-    for function, inputs, names in _plan(rules):
-        values.update(zip(names, function(*[values[name] for name in inputs]), strict=True))
+    # The default rules' plan without hashing the rules (a tuple of dataclasses) at every call.
+    plan = _plan(rules) if rules is not RULES else (_DEFAULT_PLAN or _default_plan())
+    for function, inputs, names in plan:
+        values.update(zip(names, function(*inputs(values)), strict=True))
     return values
+
+
+_DEFAULT_PLAN: tuple = ()
+
+
+def _default_plan() -> tuple:
+    global _DEFAULT_PLAN
+    _DEFAULT_PLAN = _plan(RULES)
+    return _DEFAULT_PLAN

@@ -64,5 +64,6 @@ def employer_pseudonym(siret: object, name: object) -> str | None:
     identifier = employer_identifier(siret, name)
     if identifier is None:
         return None
+    # Not memoised: a cache would keep employers' names (maybe a person's) in memory for good.
     digest = hmac.new(employer_secret(), identifier.encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:PSEUDONYM_LENGTH]

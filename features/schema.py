@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 
 CONTRACT_TYPES = ("CDI", "CDD", "MIS", "SAI", "LIB", "DDI", "DIN", "TTI", "CCE", "FRA", "REP", "DDT")
 EXPERIENCE_CODES = ("D", "E", "S")
+QUALIFICATION_CODES = frozenset(str(level) for level in range(1, 10))
 _CONTRACT_CODE = re.compile(r"[A-Z]{3}")
 # An offer id as the API forms it: 7 upper-case letters or digits (e.g. 184NQNL, 2345678), up to 9
 # to leave room; at least one digit, so that neither a name nor a 10-digit phone number passes.
@@ -47,6 +48,9 @@ LongText = Annotated[str, StringConstraints(max_length=2000)]
 OfferId = Annotated[str, StringConstraints(min_length=OFFER_ID_LENGTH[0], max_length=OFFER_ID_LENGTH[1],
                                            pattern=OFFER_ID_PATTERN)]
 MAX_ITEMS = 100  # per list (formations, competences...): real offers carry at most ~20
+# A missing list is a new empty one (a factory: pydantic deep-copies a `[]` default for every
+# offer), documented as `[]` all the same.
+EMPTY_LIST = {"json_schema_extra": {"default": []}}
 # How the OpenAPI document describes a publication moment (the range cannot be written in JSON Schema).
 Moment = Annotated[datetime, WithJsonSchema({
     "type": "string", "format": "date-time",
@@ -95,7 +99,9 @@ class Entreprise(ApiModel):
         if isinstance(data, dict):
             from features.employer import employer_pseudonym
 
-            entreprise._pseudonym = employer_pseudonym(data.get("siret"), data.get("nom"))
+            # Set in the private store directly (as `entreprise._pseudonym = ...` does, without
+            # BaseModel.__setattr__'s checks: this runs for every offer validated).
+            entreprise.__pydantic_private__["_pseudonym"] = employer_pseudonym(data.get("siret"), data.get("nom"))
         return entreprise
 
     @property
@@ -147,10 +153,10 @@ class Offer(ApiModel):
     natureContrat: Text | None = None
     experienceExige: str = Field(**_codes(EXPERIENCE_CODES))
     experienceLibelle: Text | None = None
-    formations: list[Formation] = Field([], max_length=MAX_ITEMS)
-    langues: list[Exigence] = Field([], max_length=MAX_ITEMS)
-    permis: list[Exigence] = Field([], max_length=MAX_ITEMS)
-    competences: list[Competence] = Field([], max_length=MAX_ITEMS)
+    formations: list[Formation] = Field(default_factory=list, max_length=MAX_ITEMS, **EMPTY_LIST)
+    langues: list[Exigence] = Field(default_factory=list, max_length=MAX_ITEMS, **EMPTY_LIST)
+    permis: list[Exigence] = Field(default_factory=list, max_length=MAX_ITEMS, **EMPTY_LIST)
+    competences: list[Competence] = Field(default_factory=list, max_length=MAX_ITEMS, **EMPTY_LIST)
     salaire: Salaire = Salaire()
     dureeTravailLibelle: Text | None = None
     dureeTravailLibelleConverti: Text | None = None
@@ -193,7 +199,7 @@ class Offer(ApiModel):
     @field_validator("qualificationCode")
     @classmethod
     def _known_qualification(cls, value: str | None) -> str | None:
-        if value is not None and value not in {str(level) for level in range(1, 10)}:
+        if value is not None and value not in QUALIFICATION_CODES:
             raise PydanticCustomError("unknown_code", "code de qualification inconnu ; attendu : {expected}",
                                       {"expected": "1 à 9"})
         return value

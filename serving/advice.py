@@ -25,6 +25,12 @@ class Change:
     values: dict = field(default_factory=dict)  # feature name -> value after the change
 
 
+@lru_cache(maxsize=64)
+def _rule(function, *fields) -> tuple:
+    # The rewritten fields are a few constants: each read once by its rule, not for every offer.
+    return function(*fields)
+
+
 def _salary_values(market: float) -> dict:
     return dict(_market_salary_values(market))
 
@@ -62,7 +68,7 @@ def experience_change(offer: Offer) -> Change | None:
         asked += f", {detail.strip()}"  # "3 An(s)" alone does not say it is required
     elif isinstance(detail, str) and detail.strip():
         asked = detail.strip()
-    (months,) = derive.experience("D", "Débutant accepté")
+    (months,) = _rule(derive.experience, "D", "Débutant accepté")
     return Change("accept_beginners", f"Accepter les débutants (au lieu de : {asked}).",
                   {"experience_code": "D", "experience_months": months})
 
@@ -73,20 +79,20 @@ def contract_changes(offer: Offer) -> list[Change]:
     contract = offer.typeContrat
     if contract in SHORT_CONTRACTS:
         current = offer.typeContratLibelle or CONTRACTS.get(contract, contract)
-        (months,) = derive.contract("Contrat à durée indéterminée")
+        (months,) = _rule(derive.contract, "Contrat à durée indéterminée")
         return [Change("offer_permanent_contract", f"Proposer un CDI plutôt que : {current}.",
                        {"contract_type": "CDI", "contract_months": months})]
     if contract == "CDI":
         # Lowers job quality: excluded by default (serving.advice_excluded), an ethics review's call.
-        (months,) = derive.contract("CDD - 12 Mois")
+        (months,) = _rule(derive.contract, "CDD - 12 Mois")
         return [Change("offer_fixed_term_contract", "Proposer un CDD de 12 mois plutôt qu'un CDI.",
                        {"contract_type": "CDD", "contract_months": months})]
     return []
 
 
 def _working_time_values(converted: str, label: str) -> dict:
-    (time,) = derive.working_time(converted, label)
-    (hours,) = derive.weekly_hours(label)
+    (time,) = _rule(derive.working_time, converted, label)
+    (hours,) = _rule(derive.weekly_hours, label)
     return {"working_time": time, "weekly_hours": hours}
 
 

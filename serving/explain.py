@@ -145,6 +145,33 @@ def sentence(name: str, contribution: float, features: dict, market: float | Non
     return f"{text[0].upper()}{text[1:]} : {effect}."
 
 
+# What `describe` reads besides the feature's own value (salary sentences name the offer's salary
+# and the market median; the occupation's, its label).
+_SENTENCES: dict[tuple, str] = {}
+
+
+def _sentence_key(name: str, increases: bool, features: dict, market, labels: dict | None) -> tuple:
+    value = features.get(name)
+    if name == "salary_vs_market":
+        return name, increases, value, features.get("salary_yearly_low"), features.get("salary_yearly_high"), market
+    if name == "rome_code":
+        return name, increases, value, (labels or {}).get("rome_label")
+    return name, increases, value
+
+
+def cached_sentence(name: str, contribution: float, features: dict, market: float | None,
+                    labels: dict | None = None) -> str:
+    """`sentence`, memoised on everything it reads: the same value gives the same words, and
+    values repeat a lot across offers (codes, months, the market's rates)."""
+    key = _sentence_key(name, contribution > 0, features, market, labels)
+    text = _SENTENCES.get(key)
+    if text is None:
+        if len(_SENTENCES) >= 200_000:
+            _SENTENCES.clear()
+        text = _SENTENCES[key] = sentence(name, contribution, features, market, labels)
+    return text
+
+
 def json_value(value):
     """A feature value for JSON: None for missing, float for numbers, str for categories."""
     if missing(value):
@@ -155,6 +182,10 @@ def json_value(value):
 def top_orders(contributions: np.ndarray, top: int) -> list[list[int]]:
     """For each row of contributions, the positions of its `top` largest |contribution| (above
     1e-9), largest first: the order `factors` gives, for a whole batch in one sort."""
+    if len(contributions) == 1:  # one offer (the adviser's usual call): a Python sort is cheaper
+        row = [abs(value) for value in np.asarray(contributions, dtype=float)[0].tolist()]
+        order = sorted(range(len(row)), key=lambda i: -row[i])[:top]  # stable, as argsort's
+        return [[i for i in order if row[i] > 1e-9]]
     magnitudes = np.abs(np.asarray(contributions, dtype=float))
     orders = np.argsort(-magnitudes, axis=1, kind="stable")[:, :top]
     kept = np.take_along_axis(magnitudes, orders, axis=1) > 1e-9
@@ -176,7 +207,7 @@ def factors(names: list[str], contributions, features: dict, market: float | Non
         "label": FEATURE_BY_NAME[names[i]].description,
         "value": json_value(features.get(names[i])),
         "contribution": float(contributions[i]),
-        "sentence": sentence(names[i], float(contributions[i]), features, market, labels),
+        "sentence": cached_sentence(names[i], float(contributions[i]), features, market, labels),
     } for i in order]
 
 

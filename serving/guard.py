@@ -9,8 +9,10 @@ For a POST to /score, /explain, /feedback or /latest it:
   would run code chosen by the client;
 - answers 400 in French when the body is not JSON, or when its top level is not the route's
   (unknown fields refused, strict types, bounds), naming every faulty field;
-- otherwise hands the body, unchanged, to BentoML. Offers themselves are checked one by one by
-  the service (a bad offer in a batch is reported, the others scored).
+- otherwise hands the body, unchanged, to BentoML; for /score, the offers it parsed go to the
+  service in the request's state and BentoML gets an empty list (a batch of 1,000 offers weighs
+  several MB: parsing it twice cost as much as validating it). Offers themselves are checked one
+  by one by the service (a bad offer in a batch is reported, the others scored).
 
 It also serves `/docs.json`: BentoML's document completed into a truthful one (serving.openapi).
 """
@@ -25,6 +27,13 @@ from serving.validation import problems
 
 log = logging.getLogger("bentoml.hardtofill")
 JSON_TYPES = ("application/json",)
+LARGE_BODY_BYTES = 256 * 1024
+PARSED_OFFERS = "hardtofill_offers"  # the request state's key of /score's parsed offers
+EMPTY_SCORE_BODY = b'{"offers": []}'
+
+
+def _parse(body: bytes):
+    return from_json(body, allow_inf_nan=False) if body.strip() else None
 
 
 def json_response(status: int, payload: dict, headers: list | None = None):
@@ -90,14 +99,25 @@ class RequestGuard:
             return await self._too_large(send, path)
         try:
             # pydantic's own JSON parser, as BentoML's: what passes here passes there (a lone
-            # surrogate "\ud800" would not); no NaN or Infinity.
-            payload = from_json(body, allow_inf_nan=False) if body.strip() else None
+            # surrogate "\ud800" would not); no NaN or Infinity. A large body (a batch) is parsed
+            # on a worker thread: the event loop keeps serving the other requests meanwhile.
+            if len(body) > LARGE_BODY_BYTES:
+                import anyio
+
+                payload = await anyio.to_thread.run_sync(_parse, body)
+            else:
+                payload = _parse(body)
         except (ValueError, RecursionError):
             return await self._answer(send, 400, path, "le corps de la requête n'est pas un JSON valide")
         refusal = self._check(path, payload, ROUTE_BODIES[path])
         if refusal is not None:
             status, message, extra = refusal
             return await self._answer(send, status, path, message, extra=extra)
+        if path == "/score":
+            # The offers, parsed once: handed to the service in the request's state, and BentoML
+            # parses an empty list instead of the whole batch a second time (serving.service).
+            scope.setdefault("state", {})[PARSED_OFFERS] = payload["offers"]
+            body = EMPTY_SCORE_BODY
         return await self.app(scope, _replay(body, receive), send)
 
     def _check(self, path: str, payload, model: type[BaseModel]):

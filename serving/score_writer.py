@@ -50,7 +50,8 @@ class _Segment:
 
 
 def _line(record: ScoreRecord) -> bytes:
-    return orjson.dumps(dict(record)) + b"\n"
+    # The record's fields as they are (a model's __dict__ holds exactly its fields, no extra).
+    return orjson.dumps(record.__dict__) + b"\n"
 
 
 class ScoreWriter:

@@ -10,6 +10,7 @@ all offers of a request scored in one more call on a matrix of changed feature v
 """
 
 import operator
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
 from serving.advice import CHANGE_CODES, candidate_changes
 from serving.booster_calls import BoosterCalls
-from serving.records import AUDIT_FIELDS, ScoreRecord
+from serving.records import AUDIT_FIELDS, ScoreRecord, built_score
 from training.calibration import Calibrator
 
 # Well-formed codes the model never saw: scored, with a caveat an adviser understands.
@@ -189,6 +190,7 @@ class Scorer:
         self.model = {"name": champion.model_name, "version": champion.version}
         self.notice = notice(champion.model_name, champion.version)
         self._excluded = frozenset(self.params.advice_excluded)
+        self._encodings: dict[tuple, list[tuple[int, float]]] = {}
 
     # --- the pipeline -------------------------------------------------------------------------
     def prepare(self, offers: list[Offer]) -> list[Prepared]:
@@ -216,11 +218,9 @@ class Scorer:
         if matrix is None:
             matrix = self.core.matrix([item.features for item in prepared])
         changed = matrix[[i for i, _ in candidates]]  # a copy: one row per candidate
-        position, encode = self.core.position, self.core.encode
         for row, (_, change) in enumerate(candidates):
-            for name, value in change.values.items():
-                if name in position:  # a value that is not a model input changes nothing
-                    changed[row, position[name]] = encode(name, value)
+            for column, value in self._encoded(change.values):
+                changed[row, column] = value
         new = self.core.probabilities(changed)
         bands = self.core.risk(new)
         for (i, change), p, band in zip(candidates, new.tolist(), bands, strict=True):
@@ -232,6 +232,19 @@ class Scorer:
             items.sort(key=lambda item: -item["gain"])
         return advised
 
+    def _encoded(self, values: dict) -> list[tuple[int, float]]:
+        """A change's values as (matrix column, encoded value): a value that is not a model input
+        changes nothing. Memoised: changes repeat (a CDI, beginners accepted, a market salary)."""
+        key = tuple(values.items())
+        encoded = self._encodings.get(key)
+        if encoded is None:
+            if len(self._encodings) >= 65_536:
+                self._encodings.clear()
+            position, encode = self.core.position, self.core.encode
+            encoded = self._encodings[key] = [(position[name], encode(name, value))
+                                              for name, value in values.items() if name in position]
+        return encoded
+
     # --- answers ------------------------------------------------------------------------------
     def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
         matrix = self.core.matrix([p.features for p in prepared])
@@ -241,31 +254,33 @@ class Scorer:
         scored_at = datetime.now(UTC)
         orders = explain.top_orders(contributions[:, :-1], self.params.top_reasons)
         results, records = [], []
-        for i, item in enumerate(prepared):
+        names, model_name, version = self.names, self.model["name"], self.model["version"]
+        factors, caveats, labels_of = explain.factors, self.caveats, _labels
+        risk_labels = explain.RISK_LABELS
+        for i, (item, probability, band, score_id) in enumerate(zip(
+                prepared, probabilities.tolist(), bands, _score_ids(len(prepared)), strict=True)):
             features, offer = item.features, item.offer
-            labels = _labels(offer)
-            probability = float(probabilities[i])
-            score_id = uuid.uuid4().hex
+            labels = labels_of(offer)
             results.append({
                 "index": i,
                 "score_id": score_id,
                 "offer_id": offer.id,
                 "title": labels.get("title"),
                 "probability": probability,
-                "risk": bands[i],
-                "risk_label": explain.RISK_LABELS[bands[i]],
-                "factors": explain.factors(self.names, contributions[i], features, features["salary_market"],
-                                           labels, order=orders[i]),
+                "risk": band,
+                "risk_label": risk_labels[band],
+                "factors": factors(names, contributions[i], features, features["salary_market"], labels,
+                                   order=orders[i]),
                 "recommendations": advice[i],
-                "caveats": self.caveats(features),
+                "caveats": caveats(features),
             })
-            records.append(ScoreRecord.model_construct(
-                score_id=score_id, offer_id=offer.id, scored_at=scored_at,
-                offer_created_at=_utc(offer.dateCreation), model_name=self.model["name"],
-                model_version=self.model["version"], probability=probability, risk=bands[i],
+            records.append(built_score({
+                "score_id": score_id, "offer_id": offer.id, "scored_at": scored_at,
+                "offer_created_at": _utc(offer.dateCreation), "model_name": model_name,
+                "model_version": version, "probability": probability, "risk": band,
                 # JSON has no NaN: a missing number is stored as null (v != v only for NaN).
-                features={name: (None if (v := features[name]) != v else v) for name in self.names},
-                audit={name: str(features[key]) for name, key in zip(AUDIT_FIELDS, AUDIT_KEYS, strict=True)}))
+                "features": {name: (None if (v := features[name]) != v else v) for name in names},
+                "audit": {name: str(features[key]) for name, key in _AUDIT_PAIRS}}))
         return results, records, contributions
 
     def score_offers(self, offers: list[Offer]) -> ScoredBatch:
@@ -312,6 +327,16 @@ class Scorer:
         markets = [self.core.index.market_salary((r["rome_code"], r["department"], r["region"])) for r in rows]
         return [explain.factors(self.names, contributions[i, :-1], rows[i], markets[i], top=self.params.top_reasons)
                 for i in range(len(rows))]
+
+
+_AUDIT_PAIRS = tuple(zip(AUDIT_FIELDS, AUDIT_KEYS, strict=True))
+
+
+def _score_ids(count: int) -> list[str]:
+    """`count` random UUIDs (version 4) as 32 hex digits, from one read of the system's random
+    source (uuid.uuid4 reads it once per id)."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[start:start + 16], version=4).hex for start in range(0, 16 * count, 16)]
 
 
 def _utc(moment: datetime) -> datetime:

@@ -12,7 +12,6 @@ checked one by one here, so that a bad offer in a batch is reported (index, id, 
 field, in French) while the others are scored. Log lines carry no input but a well-formed id.
 """
 
-import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hardtofill.settings import get_settings
 from serving.access import ApiKeyMiddleware, install_client_error_filter
+from serving.collector import settle_after_loading
 from serving.docs_page import LocalDocsPage
 from serving.guard import RequestGuard
 from serving.schemas import ExplainResponse, FeedbackAnswer, FeedbackRequest, LatestResponse, ScoreResponse
@@ -97,10 +97,8 @@ class HardToFill:
         except Exception as reason:  # a corrupt model file must not take the whole service down
             first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
             self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
-        # The champion's millions of long-lived objects (trees, context index) are moved out of the
-        # collector's sight: full collections scanning them made a batch's validation 5x slower.
-        gc.collect()
-        gc.freeze()
+        # The champion's long-lived objects out of the collector's sight, young collections rarer.
+        settle_after_loading()
         if self.scorer is None:
             log.error("not ready, no model served: %s", self.unavailable)
         else:
@@ -134,10 +132,14 @@ class HardToFill:
         """Score up to `serving.max_batch` offers (API v2 shape): probability, risk band, reasons,
         advice. Every score is stored with the model version, the features and the audit groups.
         Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
+        from serving.guard import PARSED_OFFERS
         from serving.validation import parse_offers
 
         if self.scorer is None:
             return self._unready(ctx)
+        # Over HTTP the guard has parsed the body and hands the offers over (BentoML then parses
+        # an empty list, not the batch a second time).
+        offers = getattr(ctx.request.state, PARSED_OFFERS, offers)
         limit = self.params.max_batch
         if len(offers) > limit:  # the guard says so first; kept for callers inside the process
             return error(413, f"trop d'offres : {len(offers)} reçues, {limit} au plus par requête", ctx,

@@ -13,13 +13,14 @@ they agree); a change to them needs a new revision.
 import hashlib
 import json
 import logging
-import math
 import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -119,13 +120,6 @@ FEEDBACK_COLUMNS = ["offer_id", "recorded_at", "action", "reason_code", "client"
 OUTCOME_COLUMNS = ["offer_id", "outcome", "outcome_date", "recorded_at"]
 
 
-def _json_value(value):
-    """JSON has no NaN: a missing numeric feature is stored as null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def _utc_column(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True)
 
@@ -178,12 +172,24 @@ def _enable_wal(cursor, attempts: int = 60) -> None:
             time.sleep(min(0.01 * 2 ** attempt, 0.5))
 
 
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_text(value) -> str:
+    """JSON columns' text: orjson (the score writer stores thousands of feature dicts a second;
+    the standard encoder was most of its time). NaN and infinities become null, as JSON has none."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
 def create_store_engine(url: str) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
@@ -194,13 +200,16 @@ def create_store_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text)
 
 
 class PredictionStore:
     def __init__(self, url: str):
         self.url = url
         self.engine = create_store_engine(url)
+        self._active_keys_sql: str | None = None
+        # A SQLite file or memory store on this machine (no network between the service and it).
+        self.local = self.engine.dialect.name == "sqlite"
         from serving.migrate import upgrade_store
 
         before, after = upgrade_store(url, self.engine)
@@ -230,7 +239,7 @@ class PredictionStore:
             "offer_created_at": s.offer_created_at,
             "model_name": s.model_name, "model_version": s.model_version,
             "probability": float(s.probability), "risk": s.risk,
-            "features": {k: _json_value(v) for k, v in s.features.items()},
+            "features": s.features,  # NaN stored as null by json_text
             **{f"audit_{name}": str(s.audit.get(name, "unknown")) for name in AUDIT_FIELDS},
         } for s in unique]
         insert = _insert_ignoring(scores_table, self.engine.dialect.name, "score_id")
@@ -388,10 +397,24 @@ class PredictionStore:
             return result.rowcount > 0
 
     def active_key_hashes(self) -> dict[str, str]:
-        query = sa.select(api_keys_table.c.name, api_keys_table.c.key_hash).where(
-            api_keys_table.c.revoked_at.is_(None))
-        with self.engine.connect() as connection:
-            return {row.name: row.key_hash for row in connection.execute(query)}
+        """Name -> hash of every active key, read from the store at each call (each request), so
+        that a revoked key is refused at once. Through the pool's DB-API connection with the
+        query compiled once: ~20 µs of CPU on SQLite, against ~300 µs through a SQLAlchemy
+        Connection (checkout events, result objects), paid by every request."""
+        if self._active_keys_sql is None:
+            query = sa.select(api_keys_table.c.name, api_keys_table.c.key_hash).where(
+                api_keys_table.c.revoked_at.is_(None))
+            self._active_keys_sql = str(query.compile(dialect=self.engine.dialect))
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._active_keys_sql)
+                return dict(cursor.fetchall())
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool (rolled back: no transaction left open)
 
     def api_keys(self) -> pd.DataFrame:
         """Names and dates of all keys (never the hashes)."""

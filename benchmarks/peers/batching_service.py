@@ -30,6 +30,9 @@ class Batching:
         self.store = PredictionStore(settings.store_url)
         self.writer = ScoreWriter(self.store, journal_dir(settings.store_url, settings.journal_dir)).start()
         self.scorer = Scorer(load_champion(), ServingParams.load())
+        from serving.collector import settle_after_loading
+
+        settle_after_loading()  # as the service does
 
     @bentoml.on_shutdown
     def _flush_scores(self) -> None:

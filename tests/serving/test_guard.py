@@ -1,12 +1,13 @@
 """The request guard in front of BentoML (a plain ASGI app behind it, which records what reaches it):
-413 before reading a large body, JSON only, strict top level, the body passed on unchanged."""
+413 before reading a large body, JSON only, strict top level, the body passed on unchanged (/score: its
+offers handed over parsed once)."""
 
 import json
 
 import pytest
 from starlette.testclient import TestClient
 
-from serving.guard import RequestGuard
+from serving.guard import EMPTY_SCORE_BODY, LARGE_BODY_BYTES, PARSED_OFFERS, RequestGuard
 
 
 class Recorder:
@@ -14,6 +15,7 @@ class Recorder:
 
     def __init__(self):
         self.bodies: list[bytes] = []
+        self.offers: list = []
 
     async def __call__(self, scope, receive, send):
         body = b""
@@ -23,6 +25,7 @@ class Recorder:
             if not message.get("more_body"):
                 break
         self.bodies.append(body)
+        self.offers.append(scope.get("state", {}).get(PARSED_OFFERS))
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -35,11 +38,25 @@ def guarded():
 
 def test_a_valid_body_passes_unchanged(guarded):
     recorder, client = guarded
-    body = b'{"offers": [{"id": "184NQNL"}, 3]}'
-    assert client.post("/score", content=body, headers={"content-type": "application/json"}).text == "ok"
-    assert recorder.bodies == [body]
-    assert client.post("/latest", json={"limit": 5}).status_code == 200
+    body = b'{"limit": 5}'
+    assert client.post("/latest", content=body, headers={"content-type": "application/json"}).text == "ok"
+    assert recorder.bodies == [body] and recorder.offers == [None]
     assert client.post("/feedback", json={"offer_id": "184NQNL", "action": "agreed"}).status_code == 200
+
+
+def test_score_offers_are_parsed_once_and_handed_over(guarded):
+    """/score: the offers the guard parsed go to the service in the request state, exactly as sent,
+    and BentoML parses an empty list instead of the batch again; a large body the same way."""
+    recorder, client = guarded
+    offers = [{"id": "184NQNL", "intitule": "Maçon", "nombrePostes": 2}, 3]
+    assert client.post("/score", content=json.dumps({"offers": offers}),
+                       headers={"content-type": "application/json"}).text == "ok"
+    assert recorder.bodies == [EMPTY_SCORE_BODY] and recorder.offers == [offers]
+    large = [{"id": "184NQNL", "intitule": "x" * 1000}] * 3
+    guard = RequestGuard(recorder, max_body_bytes=10 * LARGE_BODY_BYTES, max_batch=3)
+    padded = json.dumps({"offers": large}) + " " * LARGE_BODY_BYTES  # parsed on a worker thread
+    assert TestClient(guard).post("/score", content=padded, headers={"content-type": "application/json"}).text == "ok"
+    assert recorder.offers[-1] == large
 
 
 def test_a_large_body_gets_413_before_it_is_read(guarded):

@@ -226,3 +226,27 @@ def test_top_orders_of_a_batch_are_each_rows_factors_order():
     assert orders == [[1, 3, 0], [], [0, 1, 3]]
     for row, order in zip(rows, orders, strict=True):
         assert [f["feature"] for f in factors(names, row, {}, None, top=3)] == [names[i] for i in order]
+        assert top_orders(row.reshape(1, -1), 3) == [order]  # one offer alone: the same order
+
+
+def test_a_batchs_reasons_and_records_are_those_of_each_offer_alone(scorer, sample_offers_raw):
+    """The batch path's shortcuts (memoised sentences, records built without validation) give what
+    the plain path gives: every offer of a batch has the reasons and the record it has alone,
+    sentences as `sentence` writes them, records that validate as ScoreRecord unchanged."""
+    from serving.records import ScoreRecord
+
+    raws = sample_offers_raw[:120]
+    batch = scorer.score(raws)
+    for raw, result, record in zip(raws[::7], batch.results[::7], batch.records[::7], strict=True):
+        alone = scorer.score([raw])
+        drop = ("index", "score_id")
+        assert {k: v for k, v in result.items() if k not in drop} == \
+            {k: v for k, v in alone.results[0].items() if k not in drop}
+        prepared = scorer.features([raw])[0]
+        features = prepared.features
+        for factor in result["factors"]:
+            labels = {"rome_label": raw.get("romeLibelle")} if raw.get("romeLibelle") else {}
+            assert factor["sentence"] == sentence(factor["feature"], factor["contribution"], features,
+                                                  features["salary_market"], labels)
+        assert ScoreRecord.model_validate(record.model_dump()) == record
+        assert record.score_id == result["score_id"] and len(set(r.score_id for r in batch.records)) == len(raws)
