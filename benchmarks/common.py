@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hardtofill.resources import peak_rss_mb
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCRATCH_DIR = Path(__file__).resolve().parent / ".scratch"  # git-ignored
 
@@ -28,25 +30,12 @@ def save_result(name: str, result: dict) -> Path:
     return path
 
 
-def _own_peak_mb() -> float | None:
-    """This process's own high-water mark (VmHWM). Not ru_maxrss: Linux carries it across fork and
-    exec, so a stage spawned by a bench that had just generated 5M offers reported the
-    generator's 2.1 GB as its own peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return None
-
-
 def _child(function, args, queue) -> None:
     start = time.perf_counter()
     extra = function(*args) or {}
     seconds = time.perf_counter() - start
     used = resource.getrusage(resource.RUSAGE_SELF)
-    peak_mb = _own_peak_mb() or used.ru_maxrss / 1024  # ru_maxrss: Linux kilobytes
+    peak_mb = peak_rss_mb()  # this stage's own, not the bench's inherited one
     queue.put({"seconds": round(seconds, 2), "cpu_seconds": round(used.ru_utime + used.ru_stime, 1),
                "peak_rss_mb": round(peak_mb, 1), **extra})
 

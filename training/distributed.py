@@ -122,12 +122,6 @@ def _sample(frame, months, share: float, seed: int):
     return rows if share >= 1 else rows.sample(frac=share, random_state=seed)
 
 
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-
-
 # ---- the client side ---------------------------------------------------------------------------
 
 @dataclass
@@ -148,6 +142,7 @@ def fit_on_cluster(path: Path, until: str | None, params: Params, scheduler: str
     """Features, split and LightGBM fit on the cluster at `scheduler` (see the module docstring)."""
     from features.context import ContextParams
     from features.partitioned import ContextTables, month_number
+    from hardtofill.resources import peak_rss_mb
     from training.data import TrainingData, _dataset_sha256
     from training.partitioned import partitions
     from training.split import time_split
@@ -200,7 +195,7 @@ def fit_on_cluster(path: Path, until: str | None, params: Params, scheduler: str
         share = min(1.0, training.baseline_max_rows / max(train_count, 1))
         sample = pd.concat(client.gather([client.submit(_sample, f, train_months, share, training.seed)
                                           for f in frames]), ignore_index=True)
-        worker_peaks = client.run(_peak_rss_mb)  # what each worker needed: sizing a real cluster
+        worker_peaks = client.run(peak_rss_mb)  # what each worker needed: sizing a real cluster
     finally:
         client.close()
     frame = pd.concat(local, ignore_index=True)

@@ -6,7 +6,6 @@ A run that fails or is killed before the end never touches `champion`.
 """
 
 import json
-import resource
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ import pandas as pd
 
 from features.spec import AUDIT_COLUMNS
 from hardtofill.params import Params
+from hardtofill.resources import peak_rss_mb
 from training import contract
 from training.gates import GateResult
 from training.stages import Audit, ChampionComparison, Data, Evaluation, Explanation, Fitted, TrainingError
@@ -74,7 +74,7 @@ class Steps:
     def step(self, description: str) -> None:
         now = time.perf_counter()
         self.timings[self._current] = round(self.timings.get(self._current, 0.0) + now - self._since, 2)
-        self.peaks_mb[self._current] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        self.peaks_mb[self._current] = round(peak_rss_mb(), 1)
         cpu = time.process_time()
         self.cpu_seconds[self._current] = round(self.cpu_seconds.get(self._current, 0.0) + cpu - self._cpu_since, 2)
         self._current = description.split(":")[0].split(" on ")[0].split(" of ")[0]
