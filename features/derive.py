@@ -194,16 +194,12 @@ def _single(name: str) -> Callable[[dict], tuple]:
 def derive_offer(values: dict, rules: tuple[Rule, ...] = RULES) -> dict:
     """The same rules on one offer's values (features.ingest.OFFER_COLUMNS), in place."""
     # The default rules' plan without hashing the rules (a tuple of dataclasses) at every call.
-    plan = _plan(rules) if rules is not RULES else (_DEFAULT_PLAN or _default_plan())
+    plan = _default_plan() if rules is RULES else _plan(rules)
     for function, inputs, names in plan:
         values.update(zip(names, function(*inputs(values)), strict=True))
     return values
 
 
-_DEFAULT_PLAN: tuple = ()
-
-
+@cache
 def _default_plan() -> tuple:
-    global _DEFAULT_PLAN
-    _DEFAULT_PLAN = _plan(RULES)
-    return _DEFAULT_PLAN
+    return _plan(RULES)
