@@ -125,6 +125,12 @@ def _measure(url: str, bodies: list[bytes], headers: dict, seconds: float, clien
     return run_load(url, path, bodies, clients=clients, seconds=seconds, headers=headers).summary()
 
 
+def real_batch() -> list[dict]:
+    """The batch of 1,000 offers every batch measure uses: the whole real sample (519 distinct
+    offers), twice, cut at 1,000."""
+    return (json.loads(SAMPLE.read_text(encoding="utf-8")) * 2)[:1000]
+
+
 def _profile(function, rounds: int, lines: int = 14) -> list[str]:
     """Top functions by own time (cProfile) over `rounds` calls."""
     import cProfile
@@ -221,9 +227,7 @@ def in_process(offers: list[dict], scratch: Path, champion_env: dict, rounds: in
         walls.append(time.perf_counter() - start)
         cpus.append(time.thread_time() - cpu)
     profile = _profile(answer, rounds)
-    # Batches: the whole real sample (519 distinct offers), twice, cut at 1,000.
-    every = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    batch_bodies = orjson.dumps((every * 2)[:1000])
+    batch_bodies = orjson.dumps(real_batch())
 
     def score_batch(_: int = 0) -> None:
         _, parsed, _ = parse_offers(orjson.loads(batch_bodies))
@@ -278,8 +282,7 @@ def main(quick: bool = False) -> dict:
     seconds = 3.0 if quick else 10.0
     headers = {"Authorization": f"Bearer {key}"}
     single = [orjson.dumps({"offers": [offer]}) for offer in offers]
-    # Batches: the whole real sample (519 distinct offers), twice, cut at 1,000 (as in process).
-    batch = orjson.dumps({"offers": (json.loads(SAMPLE.read_text(encoding="utf-8")) * 2)[:1000]})
+    batch = orjson.dumps({"offers": real_batch()})
     result: dict = {"quick": quick, "champion": champion_note, "offers": "200 real API offers in turn, one per request",
                     "client": "benchmarks/load.py, keep-alive HTTP/1.1 on asyncio", "seconds_per_measure": seconds}
     acknowledged = 0
