@@ -181,6 +181,7 @@ class ServingSection(Section):
     top_reasons: Count
     advice_min_gain: NonNegative
     lightgbm_threads: Count
+    batch_chunk: Count
     advice_excluded: list[str]
 
 

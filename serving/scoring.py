@@ -12,6 +12,7 @@ all offers of a request scored in one more call on a matrix of changed feature v
 import operator
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,9 +24,10 @@ from features.schema import Offer, validate_offer
 from features.snapshot import SnapshotIndex
 from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
-from serving.advice import CHANGE_CODES, candidate_changes
-from serving.booster_calls import BoosterCalls
+from serving.advice import CHANGE_CODES, Change, candidate_changes
+from serving.booster_calls import SMALL_CALL_ROWS, BoosterCalls
 from serving.records import AUDIT_FIELDS, ScoreRecord, built_score
+from serving.validation import RefusedOffer, parse_offer
 from training.calibration import Calibrator
 
 # Well-formed codes the model never saw: scored, with a caveat an adviser understands.
@@ -44,6 +46,7 @@ class ServingParams:
     top_reasons: int  # reasons shown per offer
     advice_min_gain: float  # a change is advised when it lowers the probability by this much
     lightgbm_threads: int  # per LightGBM call on a batch; single rows always use one
+    batch_chunk: int  # offers per step of a large batch's pipeline (score_request)
     advice_excluded: tuple[str, ...]  # change codes never advised (ethics review)
 
     @classmethod
@@ -170,11 +173,36 @@ class ScoredBatch:
 
 
 @dataclass
+class ScoredRequest:
+    results: list[dict]  # the valid offers', `index` their place in the request
+    records: list[ScoreRecord]
+    refused: list[RefusedOffer]
+
+
+@dataclass
 class Prepared:
     """An offer ready to score: validated, its features built."""
 
     offer: Offer
     features: dict
+
+
+@dataclass
+class _Started:
+    """A chunk of offers whose LightGBM calls are under way (futures)."""
+
+    prepared: list[Prepared]
+    positions: list[int]  # each offer's place in the request
+    contributions: Future  # (contributions, probabilities)
+    candidates: list[tuple[int, Change]]
+    advice: Future  # the candidates' probabilities
+
+
+def _done(function, *args) -> Future:
+    """`function(*args)` run now, as a finished future."""
+    future: Future = Future()
+    future.set_result(function(*args))
+    return future
 
 
 class Scorer:
@@ -191,6 +219,8 @@ class Scorer:
         self.notice = notice(champion.model_name, champion.version)
         self._excluded = frozenset(self.params.advice_excluded)
         self._encodings: dict[tuple, list[tuple[int, float]]] = {}
+        # One thread for the LightGBM calls of large batches (started at the first one).
+        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hardtofill-model")
 
     # --- the pipeline -------------------------------------------------------------------------
     def prepare(self, offers: list[Offer]) -> list[Prepared]:
@@ -209,19 +239,30 @@ class Scorer:
                matrix: np.ndarray | None = None) -> list[list[dict]]:
         """For each offer, the changes that lower its probability, best first (one model call on
         the offers' matrix rows with the changed values: `matrix` is the offers' own, if built)."""
+        if matrix is None:
+            matrix = self.core.matrix([item.features for item in prepared])
+        candidates, changed = self._candidates(prepared, matrix)
+        new = self.core.probabilities(changed) if candidates else np.empty(0)
+        return self._advised(len(prepared), candidates, new, probabilities)
+
+    def _candidates(self, prepared: list[Prepared], matrix: np.ndarray) -> tuple[list[tuple[int, Change]], np.ndarray]:
+        """Every change that applies to each offer (not excluded) and the matrix of the offers'
+        rows with each change's values, one row per candidate."""
         candidates = [(i, change) for i, item in enumerate(prepared)
                       for change in candidate_changes(item.offer, item.features, item.features["salary_market"])
                       if change.code not in self._excluded]
-        advised: list[list[dict]] = [[] for _ in prepared]
-        if not candidates:
-            return advised
-        if matrix is None:
-            matrix = self.core.matrix([item.features for item in prepared])
         changed = matrix[[i for i, _ in candidates]]  # a copy: one row per candidate
         for row, (_, change) in enumerate(candidates):
             for column, value in self._encoded(change.values):
                 changed[row, column] = value
-        new = self.core.probabilities(changed)
+        return candidates, changed
+
+    def _advised(self, count: int, candidates: list[tuple[int, Change]], new: np.ndarray,
+                 probabilities: np.ndarray) -> list[list[dict]]:
+        """The candidates that lower their offer's probability by serving.advice_min_gain, best first."""
+        advised: list[list[dict]] = [[] for _ in range(count)]
+        if not candidates:
+            return advised
         bands = self.core.risk(new)
         for (i, change), p, band in zip(candidates, new.tolist(), bands, strict=True):
             gain = float(probabilities[i]) - p
@@ -245,24 +286,34 @@ class Scorer:
                                               for name, value in values.items() if name in position]
         return encoded
 
-    # --- answers ------------------------------------------------------------------------------
-    def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
+    # --- answers ---------------------------------------------------------------------------
+    def _start(self, prepared: list[Prepared], positions: list[int]) -> "_Started":
+        """The chunk's matrices and its two LightGBM calls (TreeSHAP, the advice's raw scores):
+        on the model thread for many rows, so that they run (GIL released) while the next
+        chunk's offers are validated; inline for a few (a thread hop would cost more)."""
         matrix = self.core.matrix([p.features for p in prepared])
-        contributions, probabilities = self.core.contributions(matrix)
+        candidates, changed = self._candidates(prepared, matrix)
+        run = self._model_thread.submit if len(prepared) > SMALL_CALL_ROWS else _done
+        return _Started(prepared, positions, run(self.core.contributions, matrix), candidates,
+                        run(self.core.probabilities, changed))
+
+    def _finish(self, started: "_Started", results: list[dict], records: list[ScoreRecord]) -> np.ndarray:
+        """The chunk's answers and records, appended; returns its contributions."""
+        prepared = started.prepared
+        contributions, probabilities = started.contributions.result()
         bands = self.core.risk(probabilities)
-        advice = self.advice(prepared, probabilities, matrix)
+        advice = self._advised(len(prepared), started.candidates, started.advice.result(), probabilities)
         scored_at = datetime.now(UTC)
         orders = explain.top_orders(contributions[:, :-1], self.params.top_reasons)
-        results, records = [], []
         names, model_name, version = self.names, self.model["name"], self.model["version"]
         factors, caveats, labels_of = explain.factors, self.caveats, _labels
         risk_labels = explain.RISK_LABELS
-        for i, (item, probability, band, score_id) in enumerate(zip(
-                prepared, probabilities.tolist(), bands, _score_ids(len(prepared)), strict=True)):
+        for i, (item, position, probability, band, score_id) in enumerate(zip(
+                prepared, started.positions, probabilities.tolist(), bands, _score_ids(len(prepared)), strict=True)):
             features, offer = item.features, item.offer
             labels = labels_of(offer)
             results.append({
-                "index": i,
+                "index": position,
                 "score_id": score_id,
                 "offer_id": offer.id,
                 "title": labels.get("title"),
@@ -281,6 +332,12 @@ class Scorer:
                 # JSON has no NaN: a missing number is stored as null (v != v only for NaN).
                 "features": {name: (None if (v := features[name]) != v else v) for name in names},
                 "audit": {name: str(features[key]) for name, key in _AUDIT_PAIRS}}))
+        return contributions
+
+    def _analyse(self, prepared: list[Prepared]) -> tuple[list[dict], list[ScoreRecord], np.ndarray]:
+        results: list[dict] = []
+        records: list[ScoreRecord] = []
+        contributions = self._finish(self._start(prepared, list(range(len(prepared)))), results, records)
         return results, records, contributions
 
     def score_offers(self, offers: list[Offer]) -> ScoredBatch:
@@ -291,6 +348,34 @@ class Scorer:
     def score(self, raws: list) -> ScoredBatch:
         results, records, _ = self._analyse(self.features(raws))
         return ScoredBatch(results=results, records=records)
+
+    def score_request(self, raws: list) -> ScoredRequest:
+        """A request's offers as /score answers them: each validated once, the valid ones scored
+        (their `index` is their place in the request), the invalid ones refused with every faulty
+        field. A large batch goes in chunks of `serving.batch_chunk` offers, pipelined: a chunk's
+        LightGBM calls run on the model thread while the next chunk is validated and its features
+        built, then its answers are made; both cores work on one batch."""
+        results: list[dict] = []
+        records: list[ScoreRecord] = []
+        refused: list[RefusedOffer] = []
+        pending = None
+        step = self.params.batch_chunk
+        for start in range(0, len(raws), step):
+            offers, positions = [], []
+            for index in range(start, min(start + step, len(raws))):
+                parsed = parse_offer(raws[index], index)
+                if isinstance(parsed, RefusedOffer):
+                    refused.append(parsed)
+                else:
+                    offers.append(parsed)
+                    positions.append(index)
+            started = self._start(self.prepare(offers), positions) if offers else None
+            if pending is not None:
+                self._finish(pending, results, records)
+            pending = started
+        if pending is not None:
+            self._finish(pending, results, records)
+        return ScoredRequest(results=results, records=records, refused=refused)
 
     def explain(self, raw: dict) -> tuple[dict, ScoreRecord]:
         """One offer: its score, all contributions, the base rate and the CRPA items."""

@@ -133,7 +133,6 @@ class HardToFill:
         advice. Every score is stored with the model version, the features and the audit groups.
         Invalid offers are listed in `refused` (index, id, every faulty field); the others are scored."""
         from serving.guard import PARSED_OFFERS
-        from serving.validation import parse_offers
 
         if self.scorer is None:
             return self._unready(ctx)
@@ -146,20 +145,18 @@ class HardToFill:
                          limit=limit)
         if not offers:
             return error(400, "'offers' est vide : envoyez au moins une offre", ctx)
-        valid, parsed, refused = parse_offers(offers)
-        if not valid:
+        scored = self.scorer.score_request(offers)  # each offer validated once, there
+        refused = scored.refused
+        if not scored.results:
             return self._refuse_offers("/score", refused, ctx)
-        batch = self.scorer.score_offers(parsed)  # validated once, here
-        self.writer.submit(batch.records)  # journaled now, stored by the writer thread
-        for result in batch.results:  # the place in the request, not among the valid ones
-            result["index"] = valid[result["index"]]
+        self.writer.submit(scored.records)  # journaled now, stored by the writer thread
         if refused:
-            log.info("200 on /score: %d scored, %d refused %s", len(valid), len(refused),
+            log.info("200 on /score: %d scored, %d refused %s", len(scored.results), len(refused),
                      "; ".join(r.log_text() for r in refused[:5]))
         # Serialised here (orjson) rather than validated again into ScoreResponse: the results are
         # built by the scorer in that shape (tests/serving check the answers against the schema).
         return Response(orjson.dumps({"model": self.scorer.model, "notice": self.scorer.notice,
-                                      "results": batch.results, "refused": [r.as_dict() for r in refused]},
+                                      "results": scored.results, "refused": [r.as_dict() for r in refused]},
                                      option=orjson.OPT_SERIALIZE_NUMPY),
                         media_type="application/json")
 

@@ -250,3 +250,31 @@ def test_a_batchs_reasons_and_records_are_those_of_each_offer_alone(scorer, samp
                                                   features["salary_market"], labels)
         assert ScoreRecord.model_validate(record.model_dump()) == record
         assert record.score_id == result["score_id"] and len(set(r.score_id for r in batch.records)) == len(raws)
+
+
+def test_a_pipelined_request_answers_as_one_chunk_and_keeps_each_offers_place(scorer, sample_offers_raw):
+    """score_request in chunks of 100 (each chunk's LightGBM calls on the model thread, beside the
+    next chunk's validation) gives the answers of one chunk: same offers, same places in the
+    request, same scores, reasons, advice and records; the invalid offers refused wherever they are."""
+    from dataclasses import replace
+
+    raws = copy.deepcopy(sample_offers_raw)
+    raws.insert(0, {**raws[0], "romeCode": "K22"})
+    raws.insert(150, {k: v for k, v in raws[150].items() if k != "id"})
+    raws.append({**raws[10], "nombrePostes": "trois", "typeContrat": "cdi"})
+    one_chunk = Scorer(scorer.champion, replace(scorer.params, batch_chunk=len(raws)))
+    chunked = Scorer(scorer.champion, replace(scorer.params, batch_chunk=100))
+    whole, pipelined = one_chunk.score_request(raws), chunked.score_request(raws)
+
+    assert [r.as_dict() for r in pipelined.refused] == [r.as_dict() for r in whole.refused]
+    assert [r.index for r in pipelined.refused] == [0, 150, len(raws) - 1]
+    assert [p.field for p in pipelined.refused[2].fields] == ["typeContrat", "nombrePostes"]
+    assert [r["index"] for r in pipelined.results] == [i for i in range(len(raws)) if i not in (0, 150, len(raws) - 1)]
+    assert all(r["offer_id"] == raws[r["index"]]["id"] for r in pipelined.results)
+    drop = ("score_id",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in pipelined.results] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in whole.results]
+    assert any(r["recommendations"] for r in pipelined.results)
+    stored = [r.model_dump(exclude={"score_id", "scored_at"}) for r in pipelined.records]
+    assert stored == [r.model_dump(exclude={"score_id", "scored_at"}) for r in whole.records]
+    assert [r.score_id for r in pipelined.records] == [r["score_id"] for r in pipelined.results]
