@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from features.spec import CATEGORICAL, FEATURE_BY_NAME
+from serving.memo import BoundedMemo
 
 RISK_LABELS = {"low": "faible", "medium": "moyen", "high": "élevé"}
 EXPERIENCE = {"D": "débutant accepté", "S": "expérience souhaitée", "E": "expérience exigée"}
@@ -147,7 +148,7 @@ def sentence(name: str, contribution: float, features: dict, market: float | Non
 
 # What `describe` reads besides the feature's own value (salary sentences name the offer's salary
 # and the market median; the occupation's, its label).
-_SENTENCES: dict[tuple, str] = {}
+_SENTENCES = BoundedMemo(200_000)
 
 
 def _sentence_key(name: str, increases: bool, features: dict, market, labels: dict | None) -> tuple:
@@ -166,9 +167,7 @@ def cached_sentence(name: str, contribution: float, features: dict, market: floa
     key = _sentence_key(name, contribution > 0, features, market, labels)
     text = _SENTENCES.get(key)
     if text is None:
-        if len(_SENTENCES) >= 200_000:
-            _SENTENCES.clear()
-        text = _SENTENCES[key] = sentence(name, contribution, features, market, labels)
+        text = _SENTENCES.remember(key, sentence(name, contribution, features, market, labels))
     return text
 
 

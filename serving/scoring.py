@@ -26,6 +26,7 @@ from features.spec import CATEGORICAL, FEATURE_NAMES
 from serving import explain
 from serving.advice import CHANGE_CODES, Change, candidate_changes
 from serving.booster_calls import SMALL_CALL_ROWS, BoosterCalls
+from serving.memo import BoundedMemo
 from serving.records import AUDIT_FIELDS, ScoreRecord, built_score
 from serving.validation import RefusedOffer, parse_offer
 from training.calibration import Calibrator
@@ -218,7 +219,7 @@ class Scorer:
         self.model = {"name": champion.model_name, "version": champion.version}
         self.notice = notice(champion.model_name, champion.version)
         self._excluded = frozenset(self.params.advice_excluded)
-        self._encodings: dict[tuple, list[tuple[int, float]]] = {}
+        self._encodings = BoundedMemo(65_536)  # change values -> [(column, encoded value)]
         # One thread for the LightGBM calls of large batches (started at the first one).
         self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hardtofill-model")
 
@@ -279,11 +280,9 @@ class Scorer:
         key = tuple(values.items())
         encoded = self._encodings.get(key)
         if encoded is None:
-            if len(self._encodings) >= 65_536:
-                self._encodings.clear()
             position, encode = self.core.position, self.core.encode
-            encoded = self._encodings[key] = [(position[name], encode(name, value))
-                                              for name, value in values.items() if name in position]
+            encoded = self._encodings.remember(key, [(position[name], encode(name, value))
+                                                     for name, value in values.items() if name in position])
         return encoded
 
     # --- answers ---------------------------------------------------------------------------
