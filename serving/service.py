@@ -34,6 +34,7 @@ HERE = Path(__file__).parent
 # GET routes (dashboard page, model card) live in a FastAPI app mounted on the service; BentoML's
 # own routes (its API docs at /, /docs.json, /metrics, /healthz, /readyz) take precedence.
 web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+IN_FLIGHT_PER_WORKER = 8  # requests a worker takes at once (2 running, the rest queued): more get 429
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
@@ -67,11 +68,13 @@ def error(status: int, message: str, ctx: bentoml.Context | None = None, **extra
     name="hardtofill",
     # Chosen by measurement (benchmarks/RESULTS.md, docs/serving.md): one worker by default
     # (HARDTOFILL_WORKERS=2 uses both cores for many clients), two request threads, each request's
-    # LightGBM call on one thread (serving.lightgbm_threads); beyond max_concurrency requests in
-    # flight (split between workers), BentoML answers 429 at once instead of queueing for hundreds of ms.
+    # LightGBM call on one thread (serving.lightgbm_threads); beyond IN_FLIGHT_PER_WORKER requests in
+    # flight in a worker, BentoML answers 429 at once instead of queueing for hundreds of ms. BentoML
+    # divides max_concurrency between the workers, and a client's keep-alive connection stays on one
+    # worker: with 8 for the service, two workers let in 4 each and refused most of 8 clients' requests.
     workers=get_settings().workers,
     threads=2,
-    traffic={"timeout": 300, "max_concurrency": 8},
+    traffic={"timeout": 300, "max_concurrency": IN_FLIGHT_PER_WORKER * get_settings().workers},
 )
 class HardToFill:
     def __init__(self) -> None:
