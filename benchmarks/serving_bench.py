@@ -174,7 +174,7 @@ def _batch_stages(scorer, writer, raws: list) -> dict[str, float]:
     timed("reasons (French sentences)", lambda: [
         explain.factors(scorer.names, contributions[i], p.features, p.features["salary_market"], _labels(p.offer),
                         order=orders[i]) for i, p in enumerate(prepared)])
-    batch = scorer.score_offers(offers)
+    batch = scorer.score_request(raws)
     timed("journal (lines written, queued)", writer.submit, batch.records)
     timed("answer (orjson)", orjson.dumps, {"results": batch.results}, orjson.OPT_SERIALIZE_NUMPY)
     return spent

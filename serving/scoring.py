@@ -28,7 +28,7 @@ from serving.advice import CHANGE_CODES, Change, candidate_changes
 from serving.booster_calls import SMALL_CALL_ROWS, BoosterCalls
 from serving.memo import BoundedMemo
 from serving.records import AUDIT_FIELDS, ScoreRecord, built_score
-from serving.validation import RefusedOffer, parse_offer
+from serving.validation import RefusedOffer, parse_offers
 from training.calibration import Calibrator
 
 # Well-formed codes the model never saw: scored, with a caveat an adviser understands.
@@ -339,11 +339,6 @@ class Scorer:
         contributions = self._finish(self._start(prepared, list(range(len(prepared)))), results, records)
         return results, records, contributions
 
-    def score_offers(self, offers: list[Offer]) -> ScoredBatch:
-        """Already validated offers (a partial batch's valid ones)."""
-        results, records, _ = self._analyse(self.prepare(offers))
-        return ScoredBatch(results=results, records=records)
-
     def score(self, raws: list) -> ScoredBatch:
         results, records, _ = self._analyse(self.features(raws))
         return ScoredBatch(results=results, records=records)
@@ -360,14 +355,8 @@ class Scorer:
         pending = None
         step = self.params.batch_chunk
         for start in range(0, len(raws), step):
-            offers, positions = [], []
-            for index in range(start, min(start + step, len(raws))):
-                parsed = parse_offer(raws[index], index)
-                if isinstance(parsed, RefusedOffer):
-                    refused.append(parsed)
-                else:
-                    offers.append(parsed)
-                    positions.append(index)
+            positions, offers, bad = parse_offers(raws[start:start + step], start)
+            refused.extend(bad)
             started = self._start(self.prepare(offers), positions) if offers else None
             if pending is not None:
                 self._finish(pending, results, records)

@@ -172,11 +172,12 @@ def check_offer(raw: object, index: int) -> RefusedOffer | None:
     return parsed if isinstance(parsed, RefusedOffer) else None
 
 
-def parse_offers(raws: list) -> tuple[list[int], list[Offer], list[RefusedOffer]]:
+def parse_offers(raws: list, start: int = 0) -> tuple[list[int], list[Offer], list[RefusedOffer]]:
     """(positions of the valid offers, those offers validated, the refused ones): each offer is
-    validated once, and a bad offer does not sink the batch."""
+    validated once, and a bad offer does not sink the batch. `raws` may be a part of a request
+    beginning at position `start`: positions and indexes are the request's."""
     positions, valid, refused = [], [], []
-    for index, raw in enumerate(raws):
+    for index, raw in enumerate(raws, start):
         parsed = parse_offer(raw, index)
         if isinstance(parsed, RefusedOffer):
             refused.append(parsed)

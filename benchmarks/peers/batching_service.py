@@ -39,12 +39,9 @@ class Batching:
         self.writer.close()
 
     def _score(self, offers: list[Any]) -> list[dict]:
-        from serving.validation import parse_offers
-
-        _, parsed, _ = parse_offers(offers)
-        batch = self.scorer.score_offers(parsed)
-        self.writer.submit(batch.records)
-        return batch.results
+        scored = self.scorer.score_request(offers)
+        self.writer.submit(scored.records)
+        return scored.results
 
     @bentoml.api
     def score(self, offers: list[Any]) -> list[dict]:
