@@ -13,7 +13,7 @@ import operator
 import os
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -169,15 +169,9 @@ def _check_category_codes(booster, categories: dict[str, list[str]]) -> None:
 
 @dataclass
 class ScoredBatch:
-    results: list[dict]
-    records: list[ScoreRecord]
-
-
-@dataclass
-class ScoredRequest:
     results: list[dict]  # the valid offers', `index` their place in the request
     records: list[ScoreRecord]
-    refused: list[RefusedOffer]
+    refused: list[RefusedOffer] = field(default_factory=list)
 
 
 @dataclass
@@ -343,7 +337,7 @@ class Scorer:
         results, records, _ = self._analyse(self.features(raws))
         return ScoredBatch(results=results, records=records)
 
-    def score_request(self, raws: list) -> ScoredRequest:
+    def score_request(self, raws: list) -> ScoredBatch:
         """A request's offers as /score answers them: each validated once, the valid ones scored
         (their `index` is their place in the request), the invalid ones refused with every faulty
         field. A large batch goes in chunks of `serving.batch_chunk` offers, pipelined: a chunk's
@@ -363,7 +357,7 @@ class Scorer:
             pending = started
         if pending is not None:
             self._finish(pending, results, records)
-        return ScoredRequest(results=results, records=records, refused=refused)
+        return ScoredBatch(results=results, records=records, refused=refused)
 
     def explain(self, raw: dict) -> tuple[dict, ScoreRecord]:
         """One offer: its score, all contributions, the base rate and the CRPA items."""
