@@ -297,6 +297,10 @@ def main(quick: bool = False) -> dict:
             result[name] = {"1_client": _measure(server.url, single, auth, seconds, 1),
                             "8_clients": _measure(server.url, single, auth, seconds, 8)}
             if name == "service":
+                # The same single-offer bodies on /score_one (adaptive batching), same clients.
+                result[name]["score_one_8_clients"] = _measure(server.url, single, auth, seconds, 8, "/score_one")
+                result[name]["score_one_1_client"] = _measure(server.url, single, auth, seconds, 1, "/score_one")
+                acknowledged += sum(result[name][k]["ok"] for k in ("score_one_8_clients", "score_one_1_client"))
                 times = []
                 with httpx.Client(base_url=server.url, headers=auth, timeout=300) as client:
                     for _ in range(2 if quick else 5):
@@ -432,6 +436,11 @@ def _write_summary(result: dict) -> None:
         f"{inproc['one_offer_cpu_p99_us']} µs; target under 1 ms, p99 under 15 ms).",
         f"- Overload, 64 clients: statuses {overload['statuses']}, p99 {overload['p99_ms']} ms.",
         _batching_line(result["adaptive_batching"]),
+        f"- `/score_one` (the service's batchable route, one worker): 8 clients "
+        f"{service['score_one_8_clients']['requests_per_second']} req/s against "
+        f"{service['8_clients']['requests_per_second']} on `/score` (statuses "
+        f"{service['score_one_8_clients']['statuses']}); 1 client p50 "
+        f"{service['score_one_1_client']['p50_ms']} ms against {service['1_client']['p50_ms']}.",
         f"- Scores stored {result['scores_stored']} (acknowledged during the measures, warm-ups aside: "
         f"{result['scores_acknowledged_in_measures']}).",
         "- Where the time goes, in process, one offer (cProfile, top functions by own time):",

@@ -12,7 +12,7 @@ import logging
 
 from serving.keys import bearer_token, key_owner
 
-PROTECTED_PATHS = ("/score", "/explain", "/feedback", "/latest")
+PROTECTED_PATHS = ("/score", "/score_one", "/explain", "/feedback", "/latest")
 
 
 class ApiKeyMiddleware:

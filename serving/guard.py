@@ -1,6 +1,6 @@
 """The door of the API routes (plain ASGI, before BentoML parses anything).
 
-For a POST to /score, /explain, /feedback or /latest it:
+For a POST to /score, /score_one, /explain, /feedback or /latest it:
 - answers 413 when the body is larger than `HARDTOFILL_MAX_BODY_BYTES`, from the Content-Length
   header before reading anything, or as soon as a chunked body passes the limit (the worker never
   holds more than the limit);
@@ -12,7 +12,8 @@ For a POST to /score, /explain, /feedback or /latest it:
 - otherwise hands the body, unchanged, to BentoML; for /score, the offers it parsed go to the
   service in the request's state and BentoML gets an empty list (a batch of 1,000 offers weighs
   several MB: parsing it twice cost as much as validating it). Offers themselves are checked one
-  by one by the service (a bad offer in a batch is reported, the others scored).
+  by one by the service (a bad offer in a batch is reported, the others scored); /score_one's
+  single offer is checked here (400 naming every faulty field), before BentoML batches it.
 
 It also serves `/docs.json`: BentoML's document completed into a truthful one (serving.openapi).
 """
@@ -118,6 +119,19 @@ class RequestGuard:
             # parses an empty list instead of the whole batch a second time (serving.service).
             scope.setdefault("state", {})[PARSED_OFFERS] = payload["offers"]
             body = EMPTY_SCORE_BODY
+        elif path == "/score_one":
+            # Its offer is refused here, with a 400 as /score gives, and so is the request when no
+            # model is served (503): once merged into an adaptive batch, one request's answer can
+            # no longer carry its own status.
+            from serving import readiness
+            from serving.validation import check_offer, refusal
+
+            if (reason := readiness.unavailable()) is not None:
+                return await self._answer(send, 503, path, f"aucun modèle servi : {reason}")
+            refused = check_offer(payload["offers"][0], 0)
+            if refused is not None:
+                message, extra = refusal([refused])
+                return await self._answer(send, 400, path, message, extra=extra)
         return await self.app(scope, _replay(body, receive), send)
 
     def _check(self, path: str, payload, model: type[BaseModel]):

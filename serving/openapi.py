@@ -1,7 +1,7 @@
 """A truthful OpenAPI document: BentoML's `/docs.json`, with the API routes described as they are.
 
 BentoML describes each route from the method's signature: offers as untyped objects, error
-`detail` as a string, no security, no 401/413/415/429/503. Here the four API routes get their
+`detail` as a string, no security, no 401/413/415/429/503. Here the API routes get their
 real request bodies (offers typed as the API v2 schema, strict top level), their real answers,
 every status they give with the error body they give, and the bearer key they need. The
 document is OpenAPI 3.1, whose schemas are JSON Schema as pydantic writes them.
@@ -17,15 +17,18 @@ from serving.schemas import (
     ExplainResponse,
     FeedbackAnswer,
     LatestResponse,
+    ScoreOneResponse,
     ScoreResponse,
 )
 
 REF = "#/components/schemas/{model}"
-ANSWERS = {"/score": ScoreResponse, "/explain": ExplainResponse, "/feedback": FeedbackAnswer,
-           "/latest": LatestResponse}
+ANSWERS = {"/score": ScoreResponse, "/score_one": ScoreOneResponse, "/explain": ExplainResponse,
+           "/feedback": FeedbackAnswer, "/latest": LatestResponse}
 SUMMARIES = {
     "/score": "Score offers (API v2 shape): probability, risk band, reasons, advice; invalid offers "
               "are listed in `refused` with every faulty field while the valid ones are scored.",
+    "/score_one": "One offer, answered as /score answers it, in a list of one: for many clients each "
+                  "sending one offer (adaptive batching merges their offers into one model call).",
     "/explain": "One offer: every contribution, the base rate and the four CRPA items.",
     "/feedback": "An adviser's action (codes only) and/or the offer's outcome.",
     "/latest": "The latest scored offers, riskiest first.",

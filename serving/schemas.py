@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    RootModel,
     StrictInt,
     StringConstraints,
     WithJsonSchema,
@@ -40,6 +41,10 @@ class ScoreRequest(Strict):
                                 "(at most `serving.max_batch`; larger batches get 413).")
 
 
+class ScoreOneRequest(Strict):
+    offers: list[Offer] = Field(min_length=1, max_length=1, description="One offer as the API v2 returns it.")
+
+
 class ExplainRequest(Strict):
     offer: Offer
 
@@ -48,6 +53,12 @@ class ScoreBody(Strict):
     """/score as the guard checks it: the offers themselves are checked by the service."""
 
     offers: list[Any] = Field(min_length=1)
+
+
+class ScoreOneBody(Strict):
+    """/score_one as the guard checks it (the guard then validates the offer itself)."""
+
+    offers: list[Any] = Field(min_length=1, max_length=1)
 
 
 class ExplainBody(Strict):
@@ -120,6 +131,11 @@ class ScoreResponse(BaseModel):
     notice: str
     results: list[OfferScore] = Field(description="One per valid offer; `index` is its place in the request.")
     refused: list[RefusedOffer] = Field([], description="Invalid offers: not scored, each with every faulty field.")
+
+
+class ScoreOneResponse(RootModel[list[ScoreResponse]]):
+    """/score_one's answer: a list of one answer, as /score gives for that offer alone (adaptive
+    batching merges concurrent requests' offers into one call and splits the answers back)."""
 
 
 class ExplainResponse(OfferScore):
@@ -210,9 +226,11 @@ class FeedbackAnswer(BaseModel):
 
 # What the guard checks, route by route (offers are checked by the service).
 ROUTE_BODIES: dict[str, type[BaseModel]] = {
-    "/score": ScoreBody, "/explain": ExplainBody, "/feedback": FeedbackRequest, "/latest": LatestRequest,
+    "/score": ScoreBody, "/score_one": ScoreOneBody, "/explain": ExplainBody, "/feedback": FeedbackRequest,
+    "/latest": LatestRequest,
 }
 # What the OpenAPI document shows, route by route.
 ROUTE_REQUESTS: dict[str, type[BaseModel]] = {
-    "/score": ScoreRequest, "/explain": ExplainRequest, "/feedback": FeedbackRequest, "/latest": LatestRequest,
+    "/score": ScoreRequest, "/score_one": ScoreOneRequest, "/explain": ExplainRequest, "/feedback": FeedbackRequest,
+    "/latest": LatestRequest,
 }

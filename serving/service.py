@@ -18,10 +18,12 @@ from typing import Any
 
 import bentoml
 import orjson
+from bentoml.exceptions import ServiceUnavailable
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from hardtofill.settings import get_settings
+from serving import readiness
 from serving.access import ApiKeyMiddleware, install_client_error_filter
 from serving.collector import settle_after_loading
 from serving.docs_page import LocalDocsPage
@@ -35,6 +37,9 @@ HERE = Path(__file__).parent
 # own routes (its API docs at /, /docs.json, /metrics, /healthz, /readyz) take precedence.
 web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 IN_FLIGHT_PER_WORKER = 8  # requests a worker takes at once (2 running, the rest queued): more get 429
+# /score_one's adaptive batching: offers merged at most, and the wait BentoML may add to gather them
+# (it answers 503 to a request it predicts would miss it). Measured: docs/serving.md.
+BATCHED_OFFERS, BATCH_LATENCY_MS = 64, 500
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
@@ -100,6 +105,7 @@ class HardToFill:
         except Exception as reason:  # a corrupt model file must not take the whole service down
             first = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
             self.unavailable = f"champion could not be loaded: {type(reason).__name__}: {first}"
+        readiness.record(self.unavailable)  # the guard answers /score_one's 503 itself
         # The champion's long-lived objects out of the collector's sight, young collections rarer.
         settle_after_loading()
         if self.scorer is None:
@@ -123,12 +129,11 @@ class HardToFill:
         return str(getattr(ctx.request.state, "api_client", "unknown"))
 
     def _refuse_offers(self, path: str, refused: list, ctx: bentoml.Context) -> JSONResponse:
+        from serving.validation import refusal
+
         log.info("400 on %s: offers refused %s", path, "; ".join(r.log_text() for r in refused[:5]))
-        first = refused[0]
-        message = first.message if len(refused) == 1 else (
-            f"aucune offre valide : {len(refused)} offres refusées ; " + " ; ".join(r.message for r in refused[:3]))
-        return error(400, message, ctx, refused=[r.as_dict() for r in refused],
-                     fields=[p.as_dict() for p in first.fields] if len(refused) == 1 else None)
+        message, extra = refusal(refused)
+        return error(400, message, ctx, **extra)
 
     @bentoml.api
     def score(self, offers: list[Any], ctx: bentoml.Context) -> ScoreResponse:
@@ -162,6 +167,24 @@ class HardToFill:
                                       "results": scored.results, "refused": [r.as_dict() for r in refused]},
                                      option=orjson.OPT_SERIALIZE_NUMPY),
                         media_type="application/json")
+
+    @bentoml.api(batchable=True, max_batch_size=BATCHED_OFFERS, max_latency_ms=BATCH_LATENCY_MS)
+    def score_one(self, offers: list[Any]) -> list[dict]:
+        """One offer per request, answered as /score answers it (in a list of one), for many
+        clients each sending one offer: BentoML's adaptive batching merges the offers of requests
+        arriving together into one call here (one model call each for reasons and advice) and
+        splits the answers back. The guard has refused an invalid offer already (400)."""
+        if self.scorer is None:  # over HTTP the guard has answered 503 already
+            raise ServiceUnavailable(f"aucun modèle servi : {self.unavailable}")
+        scored = self.scorer.score_request(offers)  # validated again: callers inside the process
+        self.writer.submit(scored.records)  # journaled now, stored by the writer thread
+        answers = [{"model": self.scorer.model, "notice": self.scorer.notice, "results": [], "refused": []}
+                   for _ in offers]
+        for result in scored.results:  # each request holds one offer: its index there is 0
+            answers[result["index"]]["results"].append({**result, "index": 0})
+        for refused in scored.refused:
+            answers[refused.index]["refused"].append({**refused.as_dict(), "index": 0})
+        return answers
 
     @bentoml.api
     def explain(self, offer: dict[str, Any], ctx: bentoml.Context) -> ExplainResponse:

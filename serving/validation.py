@@ -191,3 +191,13 @@ def split_offers(raws: list) -> tuple[list[int], list[RefusedOffer]]:
     """(positions of the valid offers, the refused ones)."""
     positions, _, refused = parse_offers(raws)
     return positions, refused
+
+
+def refusal(refused: list[RefusedOffer]) -> tuple[str, dict]:
+    """The message and fields of the 400 answer when none of a request's offers is valid: every
+    refused offer, and for a single one its faulty fields at the top level too."""
+    first = refused[0]
+    message = first.message if len(refused) == 1 else (
+        f"aucune offre valide : {len(refused)} offres refusées ; " + " ; ".join(r.message for r in refused[:3]))
+    return message, {"refused": [r.as_dict() for r in refused],
+                     "fields": [p.as_dict() for p in first.fields] if len(refused) == 1 else None}

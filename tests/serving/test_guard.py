@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving.guard import EMPTY_SCORE_BODY, LARGE_BODY_BYTES, PARSED_OFFERS, RequestGuard
+from serving.schemas import ROUTE_BODIES
 
 
 class Recorder:
@@ -81,7 +82,7 @@ def test_a_large_body_gets_413_before_it_is_read(guarded):
                                           "text/plain", ""])
 def test_only_json_reaches_the_service(guarded, content_type):
     recorder, client = guarded
-    for path in ("/score", "/explain", "/feedback", "/latest"):
+    for path in ROUTE_BODIES:
         answer = client.post(path, content=b'{"limit": 1}', headers={"content-type": content_type})
         assert answer.status_code == 415 and "application/json" in answer.json()["error"]
     assert recorder.bodies == []
@@ -92,6 +93,7 @@ def test_only_json_reaches_the_service(guarded, content_type):
     ("/score", {"offres": [{}]}, "offers"),
     ("/score", {"offers": []}, "offers"),
     ("/score", {"offers": "184NQNL"}, "offers"),
+    ("/score_one", {"offers": [{}, {}]}, "offers"),
     ("/explain", {"offer": [1]}, "offer"),
     ("/latest", {"limit": False}, "limit"),
     ("/latest", {"limit": "10"}, "limit"),
@@ -116,6 +118,20 @@ def test_what_is_not_a_json_object_is_a_400(guarded, body):
     answer = client.post("/latest", content=body, headers={"content-type": "application/json"})
     assert answer.status_code == 400 and answer.json()["error"]
     assert recorder.bodies == []
+
+
+def test_score_ones_offer_is_refused_by_the_guard_with_every_faulty_field(guarded, sample_offers_raw):
+    """/score_one's offer is batched with other requests' by BentoML: an invalid one is refused
+    before, with the 400 /score gives, and nothing reaches the service."""
+    recorder, client = guarded
+    offer = {**sample_offers_raw[0], "romeCode": "K23", "nombrePostes": "3"}
+    answer = client.post("/score_one", json={"offers": [offer]})
+    assert answer.status_code == 400
+    assert [f["field"] for f in answer.json()["fields"]] == ["romeCode", "nombrePostes"]
+    assert answer.json()["refused"][0]["index"] == 0 and answer.json()["refused"][0]["offer_id"] == offer["id"]
+    assert recorder.bodies == []
+    assert client.post("/score_one", json={"offers": [sample_offers_raw[0]]}).status_code == 200
+    assert len(recorder.bodies) == 1
 
 
 def test_other_methods_get_405_with_allow(guarded):
@@ -146,7 +162,8 @@ def test_the_openapi_document_is_typed_and_secured():
     assert schemas["ErrorResponse"]["properties"]["fields"]["anyOf"][0]["type"] == "array"
     feedback_id = schemas["FeedbackAnswer"]["properties"]["feedback_id"]
     assert {"type": "null"} in feedback_id["anyOf"]
-    for path in ("/score", "/explain", "/feedback", "/latest"):
+    assert schemas["ScoreOneResponse"]["items"] == {"$ref": "#/components/schemas/ScoreResponse"}
+    for path in ROUTE_BODIES:
         operation = document["paths"][path]["post"]
         assert operation["security"] == [{"bearerAuth": []}]
         assert {"200", "400", "401", "413", "415", "429", "503"} <= set(operation["responses"])

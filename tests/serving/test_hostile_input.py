@@ -8,10 +8,11 @@ from collections import Counter
 import httpx
 import pytest
 
+from serving.schemas import ROUTE_BODIES
 from serving.store import PredictionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROUTES = ("/score", "/explain", "/feedback", "/latest")
+ROUTES = tuple(ROUTE_BODIES)
 
 
 def post(server, path, body, key, **kwargs):

@@ -66,6 +66,34 @@ def test_same_offer_alone_or_in_a_batch_gets_the_same_answer(server, api_key, al
         assert alone == batched
 
 
+def test_score_one_answers_concurrent_clients_each_with_its_own_offer(server, api_key, store_url, all_scored,
+                                                                     sample_offers_raw):
+    """Eight clients sending one offer each to /score_one at once (BentoML may merge their offers
+    into one call): each gets, in a list of one, the answer /score gives for its offer, stored."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    picked = list(range(0, 519, 13))[:40]
+
+    def one(index):
+        return index, post(server, "/score_one", {"offers": [sample_offers_raw[index]]}, api_key)
+
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200  # earlier scores stored first
+    before = len(PredictionStore(store_url).scores())
+    with ThreadPoolExecutor(max_workers=8) as clients:
+        answers = list(clients.map(one, picked))
+    for index, answer in answers:
+        assert answer.status_code == 200, answer.text
+        (body,) = answer.json()
+        assert all(word in body["notice"] for word in NOTICE_WORDS) and body["refused"] == []
+        (result,) = body["results"]
+        batched = dict(all_scored["results"][index])
+        assert result.pop("index") == 0 and batched.pop("index") == index
+        assert result.pop("score_id") != batched.pop("score_id")
+        assert result == batched
+    assert post(server, "/latest", {"limit": 1}, api_key).status_code == 200  # the writer has stored them
+    assert len(PredictionStore(store_url).scores()) == before + len(picked)
+
+
 def test_salary_reason_names_the_market_median(all_scored):
     salary_sentences = [f["sentence"] for r in all_scored["results"] for f in r["factors"]
                         if f["feature"] == "salary_vs_market" and f["value"] is not None]
@@ -205,6 +233,8 @@ def test_not_ready_without_a_champion(server_factory, tmp_path, sample_offers_ra
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     assert httpx.get(f"{server.url}/readyz").status_code == 503
     response = post(server, "/score", {"offers": sample_offers_raw[:1]}, key)
+    assert response.status_code == 503 and "champion" in response.json()["error"]
+    response = post(server, "/score_one", {"offers": sample_offers_raw[:1]}, key)
     assert response.status_code == 503 and "champion" in response.json()["error"]
     assert httpx.get(f"{server.url}/model_card").status_code == 503
     reasons = [line for line in server.log_text().splitlines() if "not ready, no model served" in line]
