@@ -11,8 +11,9 @@ import json
 import logging
 
 from serving.keys import bearer_token, key_owner
+from serving.schemas import ROUTE_BODIES
 
-PROTECTED_PATHS = ("/score", "/score_one", "/explain", "/feedback", "/latest")
+PROTECTED_PATHS = tuple(ROUTE_BODIES)  # the data routes: those whose body the guard checks
 
 
 class ApiKeyMiddleware:
