@@ -187,12 +187,6 @@ def parse_offers(raws: list, start: int = 0) -> tuple[list[int], list[Offer], li
     return positions, valid, refused
 
 
-def split_offers(raws: list) -> tuple[list[int], list[RefusedOffer]]:
-    """(positions of the valid offers, the refused ones)."""
-    positions, _, refused = parse_offers(raws)
-    return positions, refused
-
-
 def refusal(refused: list[RefusedOffer]) -> tuple[str, dict]:
     """The message and fields of the 400 answer when none of a request's offers is valid: every
     refused offer, and for a single one its faulty fields at the top level too."""

@@ -7,13 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 from serving.schemas import FeedbackRequest, LatestRequest
-from serving.validation import check_offer, field_path, problems, split_offers
+from serving.validation import check_offer, field_path, parse_offers, problems
 
 EMAIL, PHONE, NAME = "jean.dupont@example.fr", "+33 6 00 00 00 00", "Mme Dupont 0612345678"
 
 
 def test_every_real_offer_passes_the_bounds(sample_offers_raw):
-    valid, refused = split_offers(sample_offers_raw)
+    valid, _, refused = parse_offers(sample_offers_raw)
     assert refused == [] and valid == list(range(519))
 
 
@@ -24,7 +24,7 @@ def test_generated_offers_pass_the_bounds(small_history_path):
 
     with gzip.open(small_history_path, "rb") as stream:
         offers = [orjson.loads(line)["offer"] for _, line in zip(range(3000), stream, strict=False)]
-    assert split_offers(offers)[1] == []
+    assert parse_offers(offers)[2] == []
 
 
 @pytest.mark.parametrize(("field", "value", "words"), [
@@ -92,7 +92,7 @@ def test_a_batch_keeps_its_valid_offers_and_names_the_invalid_ones(sample_offers
     batch = copy.deepcopy(sample_offers_raw[:6])
     batch[1]["dateCreation"] = "2300-01-01T00:00:00Z"
     batch[4] = "not an offer"
-    valid, refused = split_offers(batch)
+    valid, _, refused = parse_offers(batch)
     assert valid == [0, 2, 3, 5]
     assert [(r.index, r.offer_id) for r in refused] == [(1, batch[1]["id"]), (4, None)]
     assert refused[1].fields[0].message.startswith("doit être un objet JSON")
