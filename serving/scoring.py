@@ -230,12 +230,10 @@ class Scorer:
         return [text for name, text in UNKNOWN_CAVEATS.items()
                 if features[name] is not None and features[name] not in self.core.known[name]]
 
-    def advice(self, prepared: list[Prepared], probabilities: np.ndarray,
-               matrix: np.ndarray | None = None) -> list[list[dict]]:
+    def advice(self, prepared: list[Prepared], probabilities: np.ndarray, matrix: np.ndarray) -> list[list[dict]]:
         """For each offer, the changes that lower its probability, best first (one model call on
-        the offers' matrix rows with the changed values: `matrix` is the offers' own, if built)."""
-        if matrix is None:
-            matrix = self.core.matrix([item.features for item in prepared])
+        the offers' matrix rows with the changed values), in one step: the scoring path splits it
+        around the model thread (`_start`, `_finish`); the bench times it whole."""
         candidates, changed = self._candidates(prepared, matrix)
         new = self.core.probabilities(changed) if candidates else np.empty(0)
         return self._advised(len(prepared), candidates, new, probabilities)
